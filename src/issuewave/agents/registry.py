@@ -1,0 +1,33 @@
+"""The agents issuewave can drive, by name. A literal dict: adding an agent is one line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from issuewave.agents.base import Agent
+from issuewave.agents.command import CommandAgent
+from issuewave.agents.demo import DemoAgent
+from issuewave.config import Config
+from issuewave.errors import InputError
+
+AGENTS: dict[str, Callable[[Config], Agent]] = {
+    "command": lambda config: CommandAgent.from_command_line(_require_cmd(config)),
+    "demo": lambda config: DemoAgent(),
+}
+
+
+def make_agent(config: Config) -> Agent:
+    factory = AGENTS.get(config.agent)
+    if factory is None:
+        known = ", ".join(sorted(AGENTS))
+        raise InputError(f"unknown agent {config.agent!r}", hint=f"choose one of: {known}")
+    return factory(config)
+
+
+def _require_cmd(config: Config) -> str:
+    if not config.agent_cmd or not config.agent_cmd.strip():
+        raise InputError(
+            "the command agent needs agent_cmd: the program to run for each issue",
+            hint="set agent_cmd in .issuewave.toml or pass --agent-cmd 'my-agent {prompt_file}'",
+        )
+    return config.agent_cmd

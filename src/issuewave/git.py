@@ -1,0 +1,202 @@
+"""The one place that runs git. Every method is a small wrapper around one git command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from issuewave import proc
+from issuewave.errors import PrecheckError
+from issuewave.types import BranchName, CommitSha
+
+# Automatic gc or maintenance in the middle of parallel worktree operations takes locks we need.
+_QUIET_CONFIG = ("-c", "gc.auto=0", "-c", "maintenance.auto=false")
+FALLBACK_IDENTITY = ("-c", "user.name=issuewave", "-c", "user.email=issuewave@localhost")
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    tree: str
+    conflicts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WorktreeEntry:
+    path: Path
+    head: CommitSha | None
+    branch: BranchName | None
+
+
+class Git:
+    """git bound to one working directory (the main checkout or a worktree)."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd.resolve()
+
+    def run(self, *args: str, check: bool = True) -> proc.Completed:
+        return proc.run(["git", *_QUIET_CONFIG, *args], cwd=self.cwd, check=check)
+
+    def out(self, *args: str) -> str:
+        return self.run(*args).stdout.strip()
+
+    def at(self, cwd: Path) -> Git:
+        return Git(cwd)
+
+    # --- identity --------------------------------------------------------------------------
+    @cached_property
+    def identity_args(self) -> tuple[str, ...]:
+        """Commits need an author; fall back to a neutral one instead of failing a whole run."""
+        configured = self.run("config", "user.email", check=False).stdout.strip()
+        return () if configured else FALLBACK_IDENTITY
+
+    # --- repository facts ------------------------------------------------------------------
+    def toplevel(self) -> Path:
+        return Path(self.out("rev-parse", "--show-toplevel")).resolve()
+
+    def common_dir(self) -> Path:
+        return Path(self.out("rev-parse", "--path-format=absolute", "--git-common-dir"))
+
+    def git_dir(self) -> Path:
+        return Path(self.out("rev-parse", "--path-format=absolute", "--git-dir"))
+
+    def rev(self, ref: str) -> CommitSha | None:
+        done = self.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+        return CommitSha(done.stdout.strip()) if done.returncode == 0 else None
+
+    def must_rev(self, ref: str) -> CommitSha:
+        sha = self.rev(ref)
+        if sha is None:
+            raise PrecheckError(f"no commit named {ref!r} in {self.cwd}")
+        return sha
+
+    def branch_exists(self, branch: str) -> bool:
+        return self.rev(f"refs/heads/{branch}") is not None
+
+    def current_branch(self) -> BranchName | None:
+        done = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+        return BranchName(done.stdout.strip()) if done.returncode == 0 else None
+
+    def default_branch(self) -> BranchName:
+        """origin's HEAD if known, else the main checkout's branch, else main/master."""
+        done = self.run("symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD", check=False)
+        if done.returncode == 0 and "/" in done.stdout:
+            return BranchName(done.stdout.strip().split("/", 1)[1])
+        current = self.current_branch()
+        if current is not None:
+            return current
+        return BranchName("main" if self.branch_exists("main") else "master")
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        return self.run("merge-base", "--is-ancestor", ancestor, descendant, check=False).returncode == 0
+
+    def is_valid_branch_name(self, name: str) -> bool:
+        return self.run("check-ref-format", "--branch", name, check=False).returncode == 0
+
+    def changed_files(self, base: str, head: str) -> list[str]:
+        return self.out("diff", "--name-only", "-z", base, head).split("\0") if base != head else []
+
+    def diff_stat(self, base: str, head: str) -> str:
+        return self.out("diff", "--shortstat", base, head)
+
+    # --- merging without a checkout --------------------------------------------------------
+    def merge_tree(self, ours: str, theirs: str) -> MergeResult:
+        done = self.run(
+            "merge-tree", "--write-tree", "--name-only", "--no-messages", ours, theirs, check=False
+        )
+        if done.returncode not in (0, 1):
+            raise proc.CommandError(done.argv, done.returncode, done.stdout + done.stderr)
+        tree, *conflicts = done.stdout.splitlines()
+        return MergeResult(tree, tuple(dict.fromkeys(c for c in conflicts if c)))
+
+    def commit_tree(self, tree: str, parents: list[str], message: str) -> CommitSha:
+        parent_args = [arg for p in parents for arg in ("-p", p)]
+        args = [*self.identity_args, "commit-tree", tree, *parent_args, "-m", message]
+        return CommitSha(self.out(*args))
+
+    # --- refs ------------------------------------------------------------------------------
+    def update_ref(self, ref: str, new: str, old: str | None = None) -> None:
+        self.run("update-ref", ref, new, *([old] if old else []))
+
+    def delete_branch(self, branch: str, expected_tip: str) -> None:
+        """Delete only if the branch still points where we backed it up from."""
+        self.run("update-ref", "-d", f"refs/heads/{branch}", expected_tip)
+
+    def refs(self, prefix: str) -> list[tuple[str, CommitSha]]:
+        lines = self.out("for-each-ref", "--format=%(refname) %(objectname)", prefix).splitlines()
+        return [(name, CommitSha(sha)) for name, sha in (line.split(" ", 1) for line in lines)]
+
+    # --- worktrees -------------------------------------------------------------------------
+    def worktree_add_new_branch(self, path: Path, branch: str, start: str) -> None:
+        self.run("worktree", "add", "--quiet", "-b", branch, str(path), start)
+
+    def worktree_add(self, path: Path, branch: str) -> None:
+        self.run("worktree", "add", "--quiet", str(path), branch)
+
+    def worktree_remove(self, path: Path) -> None:
+        self.run("worktree", "remove", "--force", str(path))
+
+    def worktree_prune(self) -> None:
+        self.run("worktree", "prune")
+
+    def worktrees(self) -> list[WorktreeEntry]:
+        return _parse_worktrees(self.out("worktree", "list", "--porcelain"))
+
+    # --- working tree ----------------------------------------------------------------------
+    def status(self) -> str:
+        return self.run("status", "--porcelain=v1", "-z", "--untracked-files=all").stdout
+
+    def commit_all(self, message: str) -> bool:
+        """Stage everything and commit; False when there was nothing to commit."""
+        self.run("add", "--all")
+        if self.run("diff", "--cached", "--quiet", check=False).returncode == 0:
+            return False
+        self.run(*self.identity_args, "commit", "--quiet", "--no-verify", "-m", message)
+        return True
+
+
+def _parse_worktrees(porcelain: str) -> list[WorktreeEntry]:
+    entries = []
+    for block in porcelain.strip().split("\n\n"):
+        fields = dict(line.split(" ", 1) if " " in line else (line, "") for line in block.splitlines())
+        if "worktree" not in fields:
+            continue
+        branch = fields.get("branch", "").removeprefix("refs/heads/") or None
+        head = fields.get("HEAD") or None
+        entries.append(
+            WorktreeEntry(
+                Path(fields["worktree"]),
+                CommitSha(head) if head else None,
+                BranchName(branch) if branch else None,
+            )
+        )
+    return entries
+
+
+def open_repository(path: Path) -> Git:
+    """The main checkout that contains `path`, after the checks every command needs."""
+    git = Git(path)
+    probe = git.run("rev-parse", "--is-bare-repository", check=False)
+    if probe.returncode != 0:
+        raise PrecheckError(
+            f"{path} is not a git repository", hint="run issuewave inside a git repository"
+        )
+    if probe.stdout.strip() == "true":
+        raise PrecheckError(
+            f"{path} is a bare repository: issuewave needs a checkout to add worktrees to",
+            hint="clone it (git clone <bare> <dir>) and run issuewave in the clone",
+        )
+    main = Git(_main_checkout(git))
+    if main.rev("HEAD") is None and not main.refs("refs/heads/"):
+        raise PrecheckError(
+            f"the repository at {main.cwd} has no commits yet",
+            hint="make a first commit on the base branch (git commit --allow-empty -m init)",
+        )
+    return main
+
+
+def _main_checkout(git: Git) -> Path:
+    """Run from inside a worktree, still operate on the main checkout."""
+    common = Path(git.out("rev-parse", "--path-format=absolute", "--git-common-dir"))
+    listed = git.worktrees()
+    return listed[0].path if listed else common.parent

@@ -1,0 +1,415 @@
+"""One run: each issue through workspace → agent → verify → PR record, driven by the scheduler.
+
+Everything that changes state goes through the store first, so a run killed at any point — even by
+SIGKILL — can be resumed without redoing verified work or duplicating a PR record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from issuewave import proc, verify
+from issuewave.agents.base import Agent, AttemptContext
+from issuewave.config import Config
+from issuewave.forges.base import Forge, PullRequestDraft
+from issuewave.git import Git
+from issuewave.issues import Issue
+from issuewave.naming import commit_message, one_line
+from issuewave.plan import Plan
+from issuewave.progress import View
+from issuewave.prompt import PromptInputs, build_prompt
+from issuewave.scheduler import Outcome, schedule
+from issuewave.store import (
+    BLOCKED,
+    FAILED,
+    INTERRUPTED,
+    PENDING,
+    RUNNING,
+    SUCCEEDED,
+    AttemptRecord,
+    Store,
+    TaskRecord,
+)
+from issuewave.types import BranchName, CommitSha, IssueNumber, RunId
+from issuewave.workspace import (
+    MergeConflict,
+    Worktree,
+    create_worktree,
+    merged_base,
+    reopen_worktree,
+)
+
+log = logging.getLogger("issuewave.run")
+VERIFIED = "verified"  # an attempt that passed verification; its PR may not exist yet
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every step of one run needs; built once by `run` or `resume`."""
+
+    run_id: RunId
+    git: Git  # the main checkout
+    store: Store
+    forge: Forge
+    config: Config
+    plan: Plan
+    agent: Agent
+    test_argv: tuple[str, ...]
+    base_branch: BranchName
+    base_commit: CommitSha
+    baseline_failures: frozenset[str]
+    env: Mapping[str, str]
+    worktree_root: Path
+
+    @property
+    def run_dir(self) -> Path:
+        return self.store.home / "runs" / self.run_id
+
+
+class Orchestrator:
+    def __init__(self, ctx: RunContext, view: View) -> None:
+        self.ctx = ctx
+        self.view = view
+        # git worktree add/prune and branch creation share files under .git: one at a time.
+        self._workspace_lock = asyncio.Lock()
+
+    async def run(self) -> Outcome:
+        tasks = {t.issue: t for t in self.ctx.store.tasks(self.ctx.run_id)}
+        done = [n for n, t in tasks.items() if t.status == SUCCEEDED]
+        return await schedule(
+            list(tasks),
+            self.ctx.plan.deps,
+            self.ctx.plan.priority,
+            jobs=self.ctx.config.jobs,
+            run_one=self._run_issue,
+            done=done,
+            on_blocked=self._block,
+        )
+
+    # --- one issue --------------------------------------------------------------------------
+    async def _run_issue(self, number: IssueNumber) -> bool:
+        try:
+            return await self._work_on(number)
+        except asyncio.CancelledError:
+            self._record(number, INTERRUPTED, kind="task_interrupted", reason="interrupted")
+            raise
+        except Exception as exc:  # a bug in one issue's pipeline must not sink the others
+            log.exception("internal error on issue #%s", number)
+            self._record(number, FAILED, kind="task_failed", reason=f"internal error: {exc}")
+            return False
+
+    async def _work_on(self, number: IssueNumber) -> bool:
+        task = self._task(number)
+        self._record(number, RUNNING, kind="task_started", started_at=task.started_at or time.time())
+        try:
+            worktree = await self._prepare(task)
+        except MergeConflict as exc:
+            self._record(number, FAILED, kind="task_failed", reason=str(exc))
+            return False
+        if self._verified_head(task, worktree) is not None:
+            return await self._publish(number, worktree)
+        return await self._attempts(number, worktree)
+
+    async def _attempts(self, number: IssueNumber, worktree: Worktree) -> bool:
+        feedback = self._last_feedback(number)
+        verdict = verify.Verdict(False, "no attempt ran")
+        while self._failed_attempts(number) < self.ctx.config.max_attempts:
+            verdict = await self._attempt(number, worktree, feedback)
+            if verdict.ok:
+                return await self._publish(number, worktree)
+            feedback = _feedback_text(verdict)
+        self._record(number, FAILED, kind="task_failed", reason=verdict.reason)
+        return False
+
+    def _block(self, number: IssueNumber, cause: IssueNumber) -> None:
+        self._record(number, BLOCKED, kind="task_blocked", reason=f"dependency #{cause} failed")
+
+    # --- workspace --------------------------------------------------------------------------
+    async def _prepare(self, task: TaskRecord) -> Worktree:
+        async with self._workspace_lock:
+            return await asyncio.to_thread(self._prepare_sync, task)
+
+    def _prepare_sync(self, task: TaskRecord) -> Worktree:
+        path = Path(task.worktree)
+        if task.base_commit and self.ctx.git.branch_exists(task.branch):
+            return reopen_worktree(self.ctx.git, path, task.branch, CommitSha(task.base_commit))
+        base = self._base_for(task)
+        worktree = create_worktree(self.ctx.git, path, task.branch, base)
+        self.ctx.store.update_task(self.ctx.run_id, task.issue, "worktree_created",
+                                   base_commit=base, worktree=str(path))  # fmt: skip
+        return worktree
+
+    def _base_for(self, task: TaskRecord) -> CommitSha:
+        deps = self.ctx.plan.deps.get(task.issue, ())
+        if not deps:
+            return self.ctx.base_commit
+        tips = [(f"#{d}", self._head_of(d)) for d in deps]
+        return merged_base(self.ctx.git, tips, f"issuewave: base for #{task.issue}")
+
+    def _head_of(self, number: IssueNumber) -> CommitSha:
+        head = self._task(number).head_commit
+        if head is None:
+            raise RuntimeError(f"dependency #{number} succeeded without a recorded head")
+        return CommitSha(head)
+
+    # --- one attempt ------------------------------------------------------------------------
+    async def _attempt(
+        self, number: IssueNumber, worktree: Worktree, feedback: str | None
+    ) -> verify.Verdict:
+        attempt = self._start_attempt(number)
+        self.view.update(number, RUNNING, attempt=attempt.number)
+        log_dir = Path(attempt.log_dir)
+        ctx = self._attempt_context(number, attempt, worktree, feedback, log_dir)
+        before = await asyncio.to_thread(verify.snapshot, self.ctx.git, self.ctx.base_branch)
+        outcome = await self._run_agent(ctx, attempt, log_dir)
+        self.view.update(number, "verifying", attempt=attempt.number)
+        verdict = await self._verify(ctx, attempt, outcome, before)
+        status = VERIFIED if verdict.ok else FAILED
+        self.ctx.store.update_attempt(
+            attempt, f"attempt_{status}", status=status, reason=verdict.reason,
+            finished_at=time.time(),
+        )  # fmt: skip
+        if not verdict.ok:
+            self.view.update(number, RUNNING, attempt=attempt.number, note=verdict.reason)
+        return verdict
+
+    def _start_attempt(self, number: IssueNumber) -> AttemptRecord:
+        previous = self.ctx.store.attempts(self.ctx.run_id, number)
+        n = max((a.number for a in previous), default=0) + 1
+        log_dir = self.ctx.run_dir / f"issue-{number}" / f"attempt-{n}"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        draft = AttemptRecord(
+            0, self.ctx.run_id, number, n, RUNNING, self.ctx.agent.name,
+            f"{self.ctx.run_id}-{number}-{n}", time.time(), None, None, None, False, None,
+            str(log_dir),
+        )  # fmt: skip
+        attempt_id = self.ctx.store.start_attempt(draft)
+        return AttemptRecord(**{**draft.__dict__, "id": attempt_id})
+
+    def _attempt_context(
+        self,
+        number: IssueNumber,
+        attempt: AttemptRecord,
+        worktree: Worktree,
+        feedback: str | None,
+        log_dir: Path,
+    ) -> AttemptContext:
+        issue = self.ctx.plan.issues[number]
+        feedback_file = None
+        if feedback:
+            feedback_file = log_dir / "feedback.txt"
+            feedback_file.write_text(feedback, encoding="utf-8")
+        prompt_file = log_dir / "prompt.md"
+        prompt_file.write_text(self._prompt(issue, worktree, feedback), encoding="utf-8")
+        return AttemptContext(
+            issue, attempt.number, worktree.path, worktree.branch, worktree.base,
+            prompt_file, feedback_file,
+        )  # fmt: skip
+
+    def _prompt(self, issue: Issue, worktree: Worktree, feedback: str | None) -> str:
+        deps = [self.ctx.plan.issues[d] for d in self.ctx.plan.deps.get(issue.number, ())]
+        start = f"Branch `{worktree.branch}` starts at commit {worktree.base[:12]}."
+        return build_prompt(
+            PromptInputs(
+                issue, worktree.path, worktree.branch, start, deps,
+                proc.quote(self.ctx.test_argv), self.ctx.config.commit, feedback,
+            )
+        )  # fmt: skip
+
+    async def _run_agent(
+        self, ctx: AttemptContext, attempt: AttemptRecord, log_dir: Path
+    ) -> proc.Outcome:
+        invocation = self.ctx.agent.invocation(ctx)
+        outcome = await proc.supervise(
+            invocation.argv,
+            cwd=ctx.worktree,
+            env={**self.ctx.env, **invocation.env},
+            timeout=self.ctx.config.timeout,
+            stdout_path=log_dir / "agent.out",
+            stderr_path=log_dir / "agent.err",
+            tag=attempt.tag,
+            stdin_path=invocation.stdin_file,
+        )
+        self.ctx.store.update_attempt(
+            attempt, "agent_exited", exit_code=outcome.returncode,
+            timed_out=int(outcome.timed_out), agent_finished_at=time.time(),
+        )  # fmt: skip
+        return outcome
+
+    # --- verification -----------------------------------------------------------------------
+    async def _verify(
+        self,
+        ctx: AttemptContext,
+        attempt: AttemptRecord,
+        outcome: proc.Outcome,
+        before: verify.CheckoutSnapshot,
+    ) -> verify.Verdict:
+        log_dir = Path(attempt.log_dir)
+        verdict = await asyncio.to_thread(self._verify_git, ctx, outcome, before, log_dir)
+        if not verdict.ok:
+            return verdict
+        verdict = await self._run_tests(ctx, attempt, log_dir)
+        if verdict.ok:
+            head = self.ctx.git.at(ctx.worktree).must_rev("HEAD")
+            self.ctx.store.update_task(self.ctx.run_id, ctx.issue.number, "task_verified",
+                                       head_commit=head)  # fmt: skip
+        return verdict
+
+    def _verify_git(
+        self,
+        ctx: AttemptContext,
+        outcome: proc.Outcome,
+        before: verify.CheckoutSnapshot,
+        log_dir: Path,
+    ) -> verify.Verdict:
+        worktree = self.ctx.git.at(ctx.worktree)
+        for check in (
+            lambda: _agent_exit(outcome, log_dir, self.ctx.config.timeout),
+            lambda: verify.checkout_untouched(self.ctx.git, before),
+            lambda: verify.still_on_branch(worktree, ctx.branch),
+        ):
+            verdict = check()
+            if not verdict.ok:
+                return verdict
+        worktree.commit_all(commit_message(self.ctx.config.commit, ctx.issue))
+        return verify.has_changes(worktree, ctx.base)
+
+    async def _run_tests(
+        self, ctx: AttemptContext, attempt: AttemptRecord, log_dir: Path
+    ) -> verify.Verdict:
+        test_log = log_dir / "tests.log"
+        outcome = await proc.supervise(
+            self.ctx.test_argv, cwd=ctx.worktree, env=self.ctx.env,
+            timeout=self.ctx.config.timeout, stdout_path=test_log, tag=f"{attempt.tag}-tests",
+        )  # fmt: skip
+        output = proc.tail(test_log, lines=200, max_bytes=256_000)
+        return verify.judge_tests(outcome.returncode, output, self.ctx.baseline_failures)
+
+    def _verified_head(self, task: TaskRecord, worktree: Worktree) -> CommitSha | None:
+        """On resume: an attempt that passed before the crash need not run again."""
+        attempts = self.ctx.store.attempts(self.ctx.run_id, task.issue)
+        if not attempts or attempts[-1].status != VERIFIED or task.head_commit is None:
+            return None
+        tip = self.ctx.git.rev(f"refs/heads/{worktree.branch}")
+        return CommitSha(task.head_commit) if tip == task.head_commit else None
+
+    # --- publishing -------------------------------------------------------------------------
+    async def _publish(self, number: IssueNumber, worktree: Worktree) -> bool:
+        await asyncio.to_thread(self._publish_sync, number, worktree)
+        task = self._task(number)
+        self.view.update(number, SUCCEEDED, attempt=task.attempts, note=f"PR for {task.branch}")
+        return True
+
+    def _publish_sync(self, number: IssueNumber, worktree: Worktree) -> None:
+        issue = self.ctx.plan.issues[number]
+        deps = self.ctx.plan.deps.get(number, ())
+        for dep in deps:  # the order invariant, checked where it matters
+            if self.ctx.forge.pull_request_for(self._task(dep).branch) is None:
+                raise RuntimeError(f"#{dep} has no PR yet; #{number}'s cannot come first")
+        task = self._task(number)
+        draft = PullRequestDraft(
+            issue=issue, head=worktree.branch, base=self.ctx.base_branch,
+            body=self._pr_body(issue, deps, task, worktree),
+        )  # fmt: skip
+        self.ctx.forge.publish(
+            self.ctx.run_id, draft, task_fields={"status": SUCCEEDED, "finished_at": time.time()}
+        )
+
+    def _pr_body(
+        self, issue: Issue, deps: tuple[IssueNumber, ...], task: TaskRecord, worktree: Worktree
+    ) -> str:
+        head = task.head_commit or ""
+        stat = self.ctx.git.diff_stat(worktree.base, head) if head else ""
+        lines = [f"Closes #{issue.number}"]
+        if deps:
+            lines.append("Depends on " + ", ".join(f"#{d}" for d in deps))
+        lines += [
+            "",
+            "## Verification",
+            f"- `{proc.quote(self.ctx.test_argv)}` passed in the worktree on attempt "
+            f"{task.attempts} of at most {self.ctx.config.max_attempts}.",
+            f"- Changes against base {worktree.base[:12]}: {stat or 'see the diff'}.",
+            f"- Head {head[:12]} on `{worktree.branch}`; opened by issuewave run {self.ctx.run_id}.",
+        ]
+        return "\n".join(lines) + "\n"
+
+    # --- store helpers ----------------------------------------------------------------------
+    def _task(self, number: IssueNumber) -> TaskRecord:
+        for task in self.ctx.store.tasks(self.ctx.run_id):
+            if task.issue == number:
+                return task
+        raise KeyError(number)
+
+    def _record(self, number: IssueNumber, status: str, *, kind: str, **fields: object) -> None:
+        if status in (FAILED, BLOCKED, INTERRUPTED):
+            fields.setdefault("finished_at", time.time())
+        self.ctx.store.update_task(self.ctx.run_id, number, kind, status=status, **fields)
+        note = str(fields.get("reason") or "")
+        self.view.update(number, status, attempt=self._task(number).attempts, note=note)
+
+    def _failed_attempts(self, number: IssueNumber) -> int:
+        return sum(a.status == FAILED for a in self.ctx.store.attempts(self.ctx.run_id, number))
+
+    def _last_feedback(self, number: IssueNumber) -> str | None:
+        failed = [a for a in self.ctx.store.attempts(self.ctx.run_id, number) if a.status == FAILED]
+        if not failed:
+            return None
+        log_dir = Path(failed[-1].log_dir)
+        tests = verify.read_tail(log_dir / "tests.log")
+        return f"{failed[-1].reason}\n\n{tests}".strip()
+
+
+def _agent_exit(outcome: proc.Outcome, log_dir: Path, timeout: float) -> verify.Verdict:
+    if outcome.timed_out:
+        return verify.Verdict(False, f"the agent timed out after {timeout:g} s and was killed")
+    if outcome.returncode != 0:
+        errors = verify.read_tail(log_dir / "agent.err") or verify.read_tail(log_dir / "agent.out")
+        reason = f"the agent exited with status {outcome.returncode}"
+        return verify.Verdict(False, reason, errors)
+    return verify.Verdict(True)
+
+
+def _feedback_text(verdict: verify.Verdict) -> str:
+    return f"{verdict.reason}\n\n{verdict.feedback}".strip()
+
+
+def mark_interrupted(store: Store, run_id: RunId) -> list[IssueNumber]:
+    """Tasks caught mid-flight by a crash or Ctrl-C go back to pending; strays are killed."""
+    interrupted = []
+    for task in store.tasks(run_id):
+        if task.status in (RUNNING, INTERRUPTED):
+            _end_open_attempts(store, run_id, task.issue)
+            store.update_task(run_id, task.issue, "task_requeued", status=PENDING,
+                              finished_at=None, reason=None)  # fmt: skip
+            interrupted.append(task.issue)
+    return interrupted
+
+
+def _end_open_attempts(store: Store, run_id: RunId, issue: IssueNumber) -> None:
+    for attempt in store.attempts(run_id, issue):
+        if attempt.status == RUNNING:
+            killed = proc.kill_tagged(attempt.tag) + proc.kill_tagged(f"{attempt.tag}-tests")
+            store.update_attempt(attempt, "attempt_interrupted", status=INTERRUPTED,
+                                 finished_at=time.time(), reason=_killed_note(killed))  # fmt: skip
+
+
+def _killed_note(killed: list[int]) -> str:
+    return "interrupted" + (f"; killed {len(killed)} leftover processes" if killed else "")
+
+
+def describe_outcome(outcome: Outcome) -> str:
+    parts = [f"{len(outcome.succeeded)} succeeded"]
+    if outcome.failed:
+        parts.append(f"{len(outcome.failed)} failed ({_issues(outcome.failed)})")
+    if outcome.blocked:
+        parts.append(f"{len(outcome.blocked)} blocked ({_issues(outcome.blocked)})")
+    return one_line(", ".join(parts), 400)
+
+
+def _issues(numbers: object) -> str:
+    return ", ".join(f"#{n}" for n in sorted(numbers))  # type: ignore[call-overload]

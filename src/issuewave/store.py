@@ -1,0 +1,476 @@
+"""The state store: SQLite in the git common dir, shared by every worktree.
+
+Every state change is an event first: each write appends to `events` and updates the projection
+(`runs`, `tasks`, `attempts`, `pull_requests`) in the same transaction, so `status`, the report and
+`resume` all read one consistent journal. A connection per unit of work; WAL so readers (status in
+another terminal) never block the run; the schema is versioned with PRAGMA user_version and only
+ever migrated forward.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from issuewave.errors import IssuewaveError
+from issuewave.types import BranchName, IssueNumber, PullNumber, RunId
+
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        created_at REAL NOT NULL,
+        finished_at REAL,
+        status TEXT NOT NULL,
+        base_branch TEXT NOT NULL,
+        base_commit TEXT NOT NULL,
+        jobs INTEGER NOT NULL,
+        config TEXT NOT NULL,
+        pid INTEGER
+    );
+    CREATE TABLE tasks (
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        issue INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        depends_on TEXT NOT NULL,
+        wave INTEGER NOT NULL,
+        priority REAL NOT NULL,
+        status TEXT NOT NULL,
+        branch TEXT NOT NULL,
+        worktree TEXT NOT NULL,
+        base_commit TEXT,
+        head_commit TEXT,
+        started_at REAL,
+        finished_at REAL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        reason TEXT,
+        PRIMARY KEY (run_id, issue)
+    );
+    CREATE TABLE attempts (
+        id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        issue INTEGER NOT NULL,
+        number INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        agent_finished_at REAL,
+        finished_at REAL,
+        exit_code INTEGER,
+        timed_out INTEGER NOT NULL DEFAULT 0,
+        reason TEXT,
+        log_dir TEXT NOT NULL,
+        UNIQUE (run_id, issue, number)
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT NOT NULL,
+        ts REAL NOT NULL,
+        issue INTEGER,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX events_by_run ON events (run_id, id);
+    CREATE TABLE pull_requests (
+        number INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT NOT NULL,
+        issue INTEGER NOT NULL,
+        head TEXT NOT NULL UNIQUE,
+        base TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    """,
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+# Task states. `succeeded` means verified *and* its PR record exists.
+PENDING, RUNNING, SUCCEEDED, FAILED, BLOCKED, INTERRUPTED = (
+    "pending",
+    "running",
+    "succeeded",
+    "failed",
+    "blocked",
+    "interrupted",
+)
+FINAL_STATES = frozenset({SUCCEEDED, FAILED, BLOCKED})
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: RunId
+    created_at: float
+    finished_at: float | None
+    status: str
+    base_branch: BranchName
+    base_commit: str
+    jobs: int
+    config: dict[str, Any]
+    pid: int | None
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    run_id: RunId
+    issue: IssueNumber
+    title: str
+    labels: tuple[str, ...]
+    depends_on: tuple[IssueNumber, ...]
+    wave: int
+    priority: float
+    status: str
+    branch: BranchName
+    worktree: str
+    base_commit: str | None = None
+    head_commit: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    attempts: int = 0
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    id: int
+    run_id: RunId
+    issue: IssueNumber
+    number: int
+    status: str
+    agent: str
+    tag: str
+    started_at: float
+    agent_finished_at: float | None
+    finished_at: float | None
+    exit_code: int | None
+    timed_out: bool
+    reason: str | None
+    log_dir: str
+
+
+@dataclass(frozen=True)
+class PullRecord:
+    number: PullNumber
+    run_id: RunId
+    issue: IssueNumber
+    head: BranchName
+    base: BranchName
+    title: str
+    body: str
+    labels: tuple[str, ...]
+    state: str
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    id: int
+    run_id: RunId
+    ts: float
+    issue: IssueNumber | None
+    kind: str
+    data: dict[str, Any]
+
+
+class Store:
+    """All reads and writes of run state; one short transaction per call."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            _migrate(db)
+
+    @classmethod
+    def for_repository(cls, common_dir: Path) -> Store:
+        return cls(common_dir / "issuewave" / "state.db")
+
+    @property
+    def home(self) -> Path:
+        """Where runs keep their logs, prompts and lock: beside the database."""
+        return self.path.parent
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            yield db
+        finally:
+            db.close()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    # --- writes: each one an event plus its projection ------------------------------------
+    def create_run(self, run: RunRecord, tasks: Sequence[TaskRecord]) -> None:
+        with self._transaction() as db:
+            _append(db, run.id, None, "run_created", {"jobs": run.jobs, "pid": run.pid})
+            db.execute(
+                "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?)",
+                (run.id, run.created_at, None, run.status, run.base_branch, run.base_commit,
+                 run.jobs, json.dumps(run.config), run.pid),
+            )  # fmt: skip
+            db.executemany(
+                "INSERT INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [_task_row(t) for t in tasks],
+            )
+
+    def update_run(self, run_id: RunId, kind: str, **fields: Any) -> None:
+        with self._transaction() as db:
+            _append(db, run_id, None, kind, fields)
+            _update(db, "runs", fields, "id = ?", (run_id,))
+
+    def update_task(self, run_id: RunId, issue: IssueNumber, kind: str, **fields: Any) -> None:
+        with self._transaction() as db:
+            _append(db, run_id, issue, kind, fields)
+            _update(db, "tasks", fields, "run_id = ? AND issue = ?", (run_id, issue))
+
+    def start_attempt(self, attempt: AttemptRecord) -> int:
+        with self._transaction() as db:
+            _append(db, attempt.run_id, attempt.issue, "attempt_started", {"attempt": attempt.number})
+            _update(
+                db, "tasks", {"attempts": attempt.number, "status": RUNNING},
+                "run_id = ? AND issue = ?", (attempt.run_id, attempt.issue),
+            )  # fmt: skip
+            cursor = db.execute(
+                "INSERT INTO attempts (run_id, issue, number, status, agent, tag, started_at,"
+                " log_dir) VALUES (?,?,?,?,?,?,?,?)",
+                (attempt.run_id, attempt.issue, attempt.number, attempt.status, attempt.agent,
+                 attempt.tag, attempt.started_at, attempt.log_dir),
+            )  # fmt: skip
+            return int(cursor.lastrowid or 0)
+
+    def update_attempt(self, attempt: AttemptRecord, kind: str, **fields: Any) -> None:
+        with self._transaction() as db:
+            _append(db, attempt.run_id, attempt.issue, kind, {"attempt": attempt.number, **fields})
+            _update(db, "attempts", fields, "id = ?", (attempt.id,))
+
+    def open_pull_request(
+        self, pr: PullRecord, task_fields: Mapping[str, Any] | None = None
+    ) -> PullRecord:
+        """Create the record, or update the open one for the same head: never a second one."""
+        with self._transaction() as db:
+            existing = db.execute("SELECT * FROM pull_requests WHERE head = ?", (pr.head,)).fetchone()
+            number = _upsert_pull(db, pr, existing)
+            _append(db, pr.run_id, pr.issue, "pr_opened" if existing is None else "pr_updated",
+                    {"pr": number, "head": pr.head, "base": pr.base})  # fmt: skip
+            if task_fields:
+                _append(db, pr.run_id, pr.issue, "task_succeeded", dict(task_fields))
+                _update(db, "tasks", task_fields, "run_id = ? AND issue = ?", (pr.run_id, pr.issue))
+            row = db.execute("SELECT * FROM pull_requests WHERE number = ?", (number,)).fetchone()
+        return _pull(row)
+
+    def set_pull_state(self, run_id: RunId, number: PullNumber, state: str) -> None:
+        with self._transaction() as db:
+            _append(db, run_id, None, "pr_state", {"pr": number, "state": state})
+            _update(db, "pull_requests", {"state": state, "updated_at": time.time()},
+                    "number = ?", (number,))  # fmt: skip
+
+    def log_event(self, run_id: RunId, issue: IssueNumber | None, kind: str, **data: Any) -> None:
+        with self._transaction() as db:
+            _append(db, run_id, issue, kind, data)
+
+    # --- reads ------------------------------------------------------------------------------
+    def latest_run(self) -> RunRecord | None:
+        rows = self._select("SELECT * FROM runs ORDER BY created_at DESC, rowid DESC LIMIT 1")
+        return _run(rows[0]) if rows else None
+
+    def run(self, run_id: str) -> RunRecord | None:
+        rows = self._select("SELECT * FROM runs WHERE id = ?", (run_id,))
+        return _run(rows[0]) if rows else None
+
+    def runs(self) -> list[RunRecord]:
+        return [_run(r) for r in self._select("SELECT * FROM runs ORDER BY created_at")]
+
+    def tasks(self, run_id: RunId) -> list[TaskRecord]:
+        rows = self._select("SELECT * FROM tasks WHERE run_id = ? ORDER BY issue", (run_id,))
+        return [_task(r) for r in rows]
+
+    def tasks_for_branch(self, branch: str) -> list[TaskRecord]:
+        rows = self._select("SELECT * FROM tasks WHERE branch = ? ORDER BY rowid", (branch,))
+        return [_task(r) for r in rows]
+
+    def attempts(self, run_id: RunId, issue: IssueNumber | None = None) -> list[AttemptRecord]:
+        query = "SELECT * FROM attempts WHERE run_id = ?" + (" AND issue = ?" if issue else "")
+        params = (run_id, issue) if issue else (run_id,)
+        rows = self._select(query + " ORDER BY issue, number", params)
+        return [_attempt(r) for r in rows]
+
+    def events(self, run_id: RunId, after: int = 0) -> list[EventRecord]:
+        rows = self._select(
+            "SELECT * FROM events WHERE run_id = ? AND id > ? ORDER BY id", (run_id, after)
+        )
+        return [_event(r) for r in rows]
+
+    def pull_requests(self, run_id: RunId | None = None) -> list[PullRecord]:
+        if run_id is None:
+            rows = self._select("SELECT * FROM pull_requests ORDER BY number")
+        else:
+            rows = self._select(
+                "SELECT * FROM pull_requests WHERE run_id = ? ORDER BY number", (run_id,)
+            )
+        return [_pull(r) for r in rows]
+
+    def pull_for_head(self, head: str) -> PullRecord | None:
+        rows = self._select("SELECT * FROM pull_requests WHERE head = ?", (head,))
+        return _pull(rows[0]) if rows else None
+
+    def _select(self, query: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._connect() as db:
+            return db.execute(query, params).fetchall()
+
+
+# --- the run lock: one run per repository at a time -------------------------------------------
+class RunLocked(IssuewaveError):
+    pass
+
+
+@contextlib.contextmanager
+def run_lock(home: Path, run_id: str) -> Iterator[None]:
+    """An flock held for the whole run; the kernel drops it if the process dies, even by SIGKILL."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "run.lock"
+    handle = path.open("a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunLocked(
+                f"another issuewave run is going on this repository ({_holder(path)})",
+                hint="watch it with `issuewave status`, or wait for it to finish",
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, run {run_id}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def _holder(path: Path) -> str:
+    text = path.read_text(errors="replace").strip()
+    return text or "holder unknown"
+
+
+# --- rows <-> records ----------------------------------------------------------------------------
+def _migrate(db: sqlite3.Connection) -> None:
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise IssuewaveError(
+            f"the state store was written by a newer issuewave (schema {version})",
+            hint="upgrade issuewave (pip install -U issuewave)",
+        )
+    for index in range(version, SCHEMA_VERSION):
+        db.executescript(f"BEGIN; {_MIGRATIONS[index]} PRAGMA user_version = {index + 1}; COMMIT;")
+
+
+def _append(
+    db: sqlite3.Connection, run_id: str, issue: int | None, kind: str, data: Mapping[str, Any]
+) -> None:
+    db.execute(
+        "INSERT INTO events (run_id, ts, issue, kind, data) VALUES (?,?,?,?,?)",
+        (run_id, time.time(), issue, kind, json.dumps(dict(data), default=str)),
+    )
+
+
+def _update(
+    db: sqlite3.Connection, table: str, fields: Mapping[str, Any], where: str, params: Sequence[Any]
+) -> None:
+    if not fields:
+        return
+    # Column names come from our own keyword arguments, never from input.
+    assignments = ", ".join(f"{column} = ?" for column in fields)
+    values = [_column_value(v) for v in fields.values()]
+    db.execute(f"UPDATE {table} SET {assignments} WHERE {where}", (*values, *params))  # noqa: S608
+
+
+def _column_value(value: Any) -> Any:
+    return json.dumps(list(value)) if isinstance(value, tuple | list) else value
+
+
+def _upsert_pull(db: sqlite3.Connection, pr: PullRecord, existing: sqlite3.Row | None) -> int:
+    now = time.time()
+    labels = json.dumps(list(pr.labels))
+    if existing is not None:
+        db.execute(
+            "UPDATE pull_requests SET run_id=?, base=?, title=?, body=?, labels=?, state='open',"
+            " updated_at=? WHERE number=?",
+            (pr.run_id, pr.base, pr.title, pr.body, labels, now, existing["number"]),
+        )
+        return int(existing["number"])
+    cursor = db.execute(
+        "INSERT INTO pull_requests (run_id, issue, head, base, title, body, labels, state,"
+        " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (pr.run_id, pr.issue, pr.head, pr.base, pr.title, pr.body, labels, "open", now, now),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def _task_row(t: TaskRecord) -> tuple[Any, ...]:
+    return (
+        t.run_id, t.issue, t.title, json.dumps(list(t.labels)), json.dumps(list(t.depends_on)),
+        t.wave, t.priority, t.status, t.branch, t.worktree, t.base_commit, t.head_commit,
+        t.started_at, t.finished_at, t.attempts, t.reason,
+    )  # fmt: skip
+
+
+def _run(r: sqlite3.Row) -> RunRecord:
+    return RunRecord(
+        RunId(r["id"]), r["created_at"], r["finished_at"], r["status"], BranchName(r["base_branch"]),
+        r["base_commit"], r["jobs"], json.loads(r["config"]), r["pid"],
+    )  # fmt: skip
+
+
+def _task(r: sqlite3.Row) -> TaskRecord:
+    return TaskRecord(
+        RunId(r["run_id"]), IssueNumber(r["issue"]), r["title"], tuple(json.loads(r["labels"])),
+        tuple(IssueNumber(n) for n in json.loads(r["depends_on"])), r["wave"], r["priority"],
+        r["status"], BranchName(r["branch"]), r["worktree"], r["base_commit"], r["head_commit"],
+        r["started_at"], r["finished_at"], r["attempts"], r["reason"],
+    )  # fmt: skip
+
+
+def _attempt(r: sqlite3.Row) -> AttemptRecord:
+    return AttemptRecord(
+        r["id"], RunId(r["run_id"]), IssueNumber(r["issue"]), r["number"], r["status"], r["agent"],
+        r["tag"], r["started_at"], r["agent_finished_at"], r["finished_at"], r["exit_code"],
+        bool(r["timed_out"]), r["reason"], r["log_dir"],
+    )  # fmt: skip
+
+
+def _pull(r: sqlite3.Row) -> PullRecord:
+    return PullRecord(
+        PullNumber(r["number"]), RunId(r["run_id"]), IssueNumber(r["issue"]),
+        BranchName(r["head"]), BranchName(r["base"]), r["title"], r["body"],
+        tuple(json.loads(r["labels"])), r["state"], r["created_at"], r["updated_at"],
+    )  # fmt: skip
+
+
+def _event(r: sqlite3.Row) -> EventRecord:
+    issue = IssueNumber(r["issue"]) if r["issue"] is not None else None
+    return EventRecord(r["id"], RunId(r["run_id"]), r["ts"], issue, r["kind"], json.loads(r["data"]))
