@@ -79,7 +79,9 @@ class Git:
 
     def default_branch(self) -> BranchName:
         """origin's HEAD if known, else the main checkout's branch, else main/master."""
-        done = self.run("symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD", check=False)
+        done = self.run(
+            "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD", check=False
+        )
         if done.returncode == 0 and "/" in done.stdout:
             return BranchName(done.stdout.strip().split("/", 1)[1])
         current = self.current_branch()
@@ -88,7 +90,10 @@ class Git:
         return BranchName("main" if self.branch_exists("main") else "master")
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
-        return self.run("merge-base", "--is-ancestor", ancestor, descendant, check=False).returncode == 0
+        return (
+            self.run("merge-base", "--is-ancestor", ancestor, descendant, check=False).returncode
+            == 0
+        )
 
     def is_valid_branch_name(self, name: str) -> bool:
         return self.run("check-ref-format", "--branch", name, check=False).returncode == 0
@@ -158,7 +163,7 @@ class Git:
 def _parse_worktrees(porcelain: str) -> list[WorktreeEntry]:
     entries = []
     for block in porcelain.strip().split("\n\n"):
-        fields = dict(line.split(" ", 1) if " " in line else (line, "") for line in block.splitlines())
+        fields = dict(_field(line) for line in block.splitlines())
         if "worktree" not in fields:
             continue
         branch = fields.get("branch", "").removeprefix("refs/heads/") or None
@@ -171,6 +176,11 @@ def _parse_worktrees(porcelain: str) -> list[WorktreeEntry]:
             )
         )
     return entries
+
+
+def _field(line: str) -> tuple[str, str]:
+    key, _, value = line.partition(" ")
+    return key, value
 
 
 def open_repository(path: Path) -> Git:

@@ -7,9 +7,10 @@ SIGKILL — can be resumed without redoing verified work or duplicating a PR rec
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from issuewave.prompt import PromptInputs, build_prompt
 from issuewave.scheduler import Outcome, schedule
 from issuewave.store import (
     BLOCKED,
+    DONE_STATES,
     FAILED,
     INTERRUPTED,
     PENDING,
@@ -80,7 +82,7 @@ class Orchestrator:
 
     async def run(self) -> Outcome:
         tasks = {t.issue: t for t in self.ctx.store.tasks(self.ctx.run_id)}
-        done = [n for n, t in tasks.items() if t.status == SUCCEEDED]
+        done = [n for n, t in tasks.items() if t.status in DONE_STATES]
         return await schedule(
             list(tasks),
             self.ctx.plan.deps,
@@ -105,7 +107,9 @@ class Orchestrator:
 
     async def _work_on(self, number: IssueNumber) -> bool:
         task = self._task(number)
-        self._record(number, RUNNING, kind="task_started", started_at=task.started_at or time.time())
+        self._record(
+            number, RUNNING, kind="task_started", started_at=task.started_at or time.time()
+        )
         try:
             worktree = await self._prepare(task)
         except MergeConflict as exc:
@@ -140,8 +144,9 @@ class Orchestrator:
             return reopen_worktree(self.ctx.git, path, task.branch, CommitSha(task.base_commit))
         base = self._base_for(task)
         worktree = create_worktree(self.ctx.git, path, task.branch, base)
-        self.ctx.store.update_task(self.ctx.run_id, task.issue, "worktree_created",
-                                   base_commit=base, worktree=str(path))  # fmt: skip
+        self.ctx.store.update_task(
+            self.ctx.run_id, task.issue, "worktree_created", base_commit=base, worktree=str(path)
+        )
         return worktree
 
     def _base_for(self, task: TaskRecord) -> CommitSha:
@@ -171,9 +176,12 @@ class Orchestrator:
         verdict = await self._verify(ctx, attempt, outcome, before)
         status = VERIFIED if verdict.ok else FAILED
         self.ctx.store.update_attempt(
-            attempt, f"attempt_{status}", status=status, reason=verdict.reason,
+            attempt,
+            f"attempt_{status}",
+            status=status,
+            reason=verdict.reason,
             finished_at=time.time(),
-        )  # fmt: skip
+        )
         if not verdict.ok:
             self.view.update(number, RUNNING, attempt=attempt.number, note=verdict.reason)
         return verdict
@@ -184,12 +192,23 @@ class Orchestrator:
         log_dir = self.ctx.run_dir / f"issue-{number}" / f"attempt-{n}"
         log_dir.mkdir(parents=True, exist_ok=True)
         draft = AttemptRecord(
-            0, self.ctx.run_id, number, n, RUNNING, self.ctx.agent.name,
-            f"{self.ctx.run_id}-{number}-{n}", time.time(), None, None, None, False, None,
+            0,
+            self.ctx.run_id,
+            number,
+            n,
+            RUNNING,
+            self.ctx.agent.name,
+            f"{self.ctx.run_id}-{number}-{n}",
+            time.time(),
+            None,
+            None,
+            None,
+            False,
+            None,
             str(log_dir),
-        )  # fmt: skip
+        )
         attempt_id = self.ctx.store.start_attempt(draft)
-        return AttemptRecord(**{**draft.__dict__, "id": attempt_id})
+        return dataclasses.replace(draft, id=attempt_id)
 
     def _attempt_context(
         self,
@@ -207,19 +226,30 @@ class Orchestrator:
         prompt_file = log_dir / "prompt.md"
         prompt_file.write_text(self._prompt(issue, worktree, feedback), encoding="utf-8")
         return AttemptContext(
-            issue, attempt.number, worktree.path, worktree.branch, worktree.base,
-            prompt_file, feedback_file,
-        )  # fmt: skip
+            issue,
+            attempt.number,
+            worktree.path,
+            worktree.branch,
+            worktree.base,
+            prompt_file,
+            feedback_file,
+        )
 
     def _prompt(self, issue: Issue, worktree: Worktree, feedback: str | None) -> str:
         deps = [self.ctx.plan.issues[d] for d in self.ctx.plan.deps.get(issue.number, ())]
         start = f"Branch `{worktree.branch}` starts at commit {worktree.base[:12]}."
         return build_prompt(
             PromptInputs(
-                issue, worktree.path, worktree.branch, start, deps,
-                proc.quote(self.ctx.test_argv), self.ctx.config.commit, feedback,
+                issue,
+                worktree.path,
+                worktree.branch,
+                start,
+                deps,
+                proc.quote(self.ctx.test_argv),
+                self.ctx.config.commit,
+                feedback,
             )
-        )  # fmt: skip
+        )
 
     async def _run_agent(
         self, ctx: AttemptContext, attempt: AttemptRecord, log_dir: Path
@@ -236,9 +266,12 @@ class Orchestrator:
             stdin_path=invocation.stdin_file,
         )
         self.ctx.store.update_attempt(
-            attempt, "agent_exited", exit_code=outcome.returncode,
-            timed_out=int(outcome.timed_out), agent_finished_at=time.time(),
-        )  # fmt: skip
+            attempt,
+            "agent_exited",
+            exit_code=outcome.returncode,
+            timed_out=int(outcome.timed_out),
+            agent_finished_at=time.time(),
+        )
         return outcome
 
     # --- verification -----------------------------------------------------------------------
@@ -256,8 +289,9 @@ class Orchestrator:
         verdict = await self._run_tests(ctx, attempt, log_dir)
         if verdict.ok:
             head = self.ctx.git.at(ctx.worktree).must_rev("HEAD")
-            self.ctx.store.update_task(self.ctx.run_id, ctx.issue.number, "task_verified",
-                                       head_commit=head)  # fmt: skip
+            self.ctx.store.update_task(
+                self.ctx.run_id, ctx.issue.number, "task_verified", head_commit=head
+            )
         return verdict
 
     def _verify_git(
@@ -268,11 +302,12 @@ class Orchestrator:
         log_dir: Path,
     ) -> verify.Verdict:
         worktree = self.ctx.git.at(ctx.worktree)
-        for check in (
+        checks: list[Callable[[], verify.Verdict]] = [
             lambda: _agent_exit(outcome, log_dir, self.ctx.config.timeout),
             lambda: verify.checkout_untouched(self.ctx.git, before),
             lambda: verify.still_on_branch(worktree, ctx.branch),
-        ):
+        ]
+        for check in checks:
             verdict = check()
             if not verdict.ok:
                 return verdict
@@ -284,9 +319,13 @@ class Orchestrator:
     ) -> verify.Verdict:
         test_log = log_dir / "tests.log"
         outcome = await proc.supervise(
-            self.ctx.test_argv, cwd=ctx.worktree, env=self.ctx.env,
-            timeout=self.ctx.config.timeout, stdout_path=test_log, tag=f"{attempt.tag}-tests",
-        )  # fmt: skip
+            self.ctx.test_argv,
+            cwd=ctx.worktree,
+            env=self.ctx.env,
+            timeout=self.ctx.config.timeout,
+            stdout_path=test_log,
+            tag=f"{attempt.tag}-tests",
+        )
         output = proc.tail(test_log, lines=200, max_bytes=256_000)
         return verify.judge_tests(outcome.returncode, output, self.ctx.baseline_failures)
 
@@ -313,9 +352,11 @@ class Orchestrator:
                 raise RuntimeError(f"#{dep} has no PR yet; #{number}'s cannot come first")
         task = self._task(number)
         draft = PullRequestDraft(
-            issue=issue, head=worktree.branch, base=self.ctx.base_branch,
+            issue=issue,
+            head=worktree.branch,
+            base=self.ctx.base_branch,
             body=self._pr_body(issue, deps, task, worktree),
-        )  # fmt: skip
+        )
         self.ctx.forge.publish(
             self.ctx.run_id, draft, task_fields={"status": SUCCEEDED, "finished_at": time.time()}
         )
@@ -334,7 +375,7 @@ class Orchestrator:
             f"- `{proc.quote(self.ctx.test_argv)}` passed in the worktree on attempt "
             f"{task.attempts} of at most {self.ctx.config.max_attempts}.",
             f"- Changes against base {worktree.base[:12]}: {stat or 'see the diff'}.",
-            f"- Head {head[:12]} on `{worktree.branch}`; opened by issuewave run {self.ctx.run_id}.",
+            f"- Head {head[:12]} on `{worktree.branch}`; issuewave run {self.ctx.run_id}.",
         ]
         return "\n".join(lines) + "\n"
 
@@ -384,8 +425,9 @@ def mark_interrupted(store: Store, run_id: RunId) -> list[IssueNumber]:
     for task in store.tasks(run_id):
         if task.status in (RUNNING, INTERRUPTED):
             _end_open_attempts(store, run_id, task.issue)
-            store.update_task(run_id, task.issue, "task_requeued", status=PENDING,
-                              finished_at=None, reason=None)  # fmt: skip
+            store.update_task(
+                run_id, task.issue, "task_requeued", status=PENDING, finished_at=None, reason=None
+            )
             interrupted.append(task.issue)
     return interrupted
 
@@ -394,8 +436,13 @@ def _end_open_attempts(store: Store, run_id: RunId, issue: IssueNumber) -> None:
     for attempt in store.attempts(run_id, issue):
         if attempt.status == RUNNING:
             killed = proc.kill_tagged(attempt.tag) + proc.kill_tagged(f"{attempt.tag}-tests")
-            store.update_attempt(attempt, "attempt_interrupted", status=INTERRUPTED,
-                                 finished_at=time.time(), reason=_killed_note(killed))  # fmt: skip
+            store.update_attempt(
+                attempt,
+                "attempt_interrupted",
+                status=INTERRUPTED,
+                finished_at=time.time(),
+                reason=_killed_note(killed),
+            )
 
 
 def _killed_note(killed: list[int]) -> str:

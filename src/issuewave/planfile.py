@@ -7,7 +7,6 @@ body fragment passes through an escaper before it lands in rich markup or Markdo
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from typing import TypedDict
 
@@ -24,6 +23,8 @@ from issuewave.types import IssueNumber
 BranchFor = Callable[[Issue], str]
 
 TABLE_TITLE_MAX = 60
+# Unicode's control characters (category Cc): escape sequences, bells, carriage returns.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_DELIVERABLES = 20
 
 
@@ -87,8 +88,7 @@ def plan_table(plan: Plan, branch_for: BranchFor) -> Table:
 
 def _plain(text: str, limit: int = 200) -> str:
     """One line without control characters: a title must not move the cursor or clear a screen."""
-    printable = "".join(c if unicodedata.category(c) != "Cc" else " " for c in text)
-    return one_line(printable, limit)
+    return one_line(_CONTROL.sub(" ", text), limit)
 
 
 def _dependency_summary(plan: Plan, number: IssueNumber) -> str:
@@ -207,7 +207,7 @@ def _critical_path_section(plan: Plan) -> list[str]:
         return ["## Critical Path", "", "None: there is nothing to run."]
     chain = " → ".join(f"#{n}" for n in path)
     if len(path) == 1:
-        why = "No issue depends on another, so the run can be as short as its longest issue."
+        why = "No number of parallel agents makes the run shorter than this issue alone."
     else:
         why = (
             "Each of these needs the one before it, so they run one after another: no number of"
@@ -236,10 +236,15 @@ def _task_section(
 
 
 def _failure_effect(plan: Plan, number: IssueNumber) -> str:
-    blocked = sorted(plan.transitive_dependents(number))
-    if not blocked:
+    # Direct dependents only: listing every transitive one would cost quadratic time on a deep
+    # graph and bury the reader in numbers.
+    direct = plan.dependents[number]
+    if not direct:
         return "no other issue waits for it"
-    return f"{_refs(blocked)} cannot start; the run reports them as blocked"
+    further = (
+        ", and the issues that wait for those," if any(plan.dependents[d] for d in direct) else ""
+    )
+    return f"{_refs(direct)}{further} cannot start; the run reports them as blocked"
 
 
 def _pr_order_section(plan: Plan) -> list[str]:

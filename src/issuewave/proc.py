@@ -110,7 +110,9 @@ def run(
             check=False,
         )
     except FileNotFoundError as exc:
-        raise IssuewaveError(f"program not found: {argv[0]}", hint="install it or fix PATH") from exc
+        raise IssuewaveError(
+            f"program not found: {argv[0]}", hint="install it or fix PATH"
+        ) from exc
     except subprocess.TimeoutExpired as exc:
         raise CommandError(argv, -1, f"timed out after {timeout} s") from exc
     done = Completed(tuple(argv), result.returncode, result.stdout, result.stderr)
@@ -173,10 +175,8 @@ async def _kill_everything(child: asyncio.subprocess.Process, tag: str) -> None:
     """Terminate the group, give it a grace period, then SIGKILL the group and tagged strays."""
     if child.returncode is None:
         _signal_group(child.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(child.wait()), KILL_GRACE_S)
-        except TimeoutError:
-            pass
     _signal_group(child.pid, signal.SIGKILL)
     kill_tagged(tag)
     if child.returncode is None:

@@ -51,7 +51,9 @@ class Row:
 class View(Protocol):
     def __enter__(self) -> View: ...
     def __exit__(self, *exc: object) -> None: ...
-    def update(self, issue: IssueNumber, state: str, *, attempt: int = 0, note: str = "") -> None: ...
+    def update(
+        self, issue: IssueNumber, state: str, *, attempt: int = 0, note: str = ""
+    ) -> None: ...
 
 
 @dataclass
@@ -124,9 +126,14 @@ class LiveView:
         for r in sorted(rows, key=lambda r: (r.wave, r.issue)):
             style = STATE_STYLE.get(r.state, "")
             table.add_row(
-                f"#{r.issue}", str(r.wave), f"[{style}]{r.state}[/]", str(r.attempt or ""),
-                r.elapsed(), escape(one_line(r.title, 50)), escape(one_line(r.note, 60)),
-            )  # fmt: skip
+                f"#{r.issue}",
+                str(r.wave),
+                f"[{style}]{r.state}[/]",
+                str(r.attempt or ""),
+                r.elapsed(),
+                escape(one_line(r.title, 50)),
+                escape(one_line(r.note, 60)),
+            )
         return table
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Coroutine, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from issuewave.types import IssueNumber
 
-RunOne = Callable[[IssueNumber], Awaitable[bool]]
+RunOne = Callable[[IssueNumber], Coroutine[Any, Any, bool]]
 
 
 @dataclass
@@ -75,8 +76,12 @@ def _dependents(
     return dependents
 
 
-def _release_if_ready(state: _State, issue: IssueNumber, priority: Mapping[IssueNumber, float]) -> None:
-    if issue in state.waiting and all(d in state.outcome.succeeded for d in state.deps.get(issue, ())):
+def _release_if_ready(
+    state: _State, issue: IssueNumber, priority: Mapping[IssueNumber, float]
+) -> None:
+    if issue in state.waiting and all(
+        d in state.outcome.succeeded for d in state.deps.get(issue, ())
+    ):
         state.waiting.discard(issue)
         heapq.heappush(state.ready, (-priority.get(issue, 0.0), issue))
 
@@ -115,7 +120,9 @@ def _settle(
             on_blocked(dependent, issue)
 
 
-def _transitive(dependents: Mapping[IssueNumber, list[IssueNumber]], root: IssueNumber) -> list[IssueNumber]:
+def _transitive(
+    dependents: Mapping[IssueNumber, list[IssueNumber]], root: IssueNumber
+) -> list[IssueNumber]:
     seen: set[IssueNumber] = set()
     stack = list(dependents.get(root, ()))
     while stack:

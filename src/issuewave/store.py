@@ -106,7 +106,10 @@ PENDING, RUNNING, SUCCEEDED, FAILED, BLOCKED, INTERRUPTED = (
     "blocked",
     "interrupted",
 )
-FINAL_STATES = frozenset({SUCCEEDED, FAILED, BLOCKED})
+# Done by an earlier run whose PR record is still open: a satisfied dependency, not redone.
+REUSED = "reused"
+DONE_STATES = frozenset({SUCCEEDED, REUSED})
+FINAL_STATES = frozenset({SUCCEEDED, FAILED, BLOCKED, REUSED})
 
 
 @dataclass(frozen=True)
@@ -231,9 +234,18 @@ class Store:
             _append(db, run.id, None, "run_created", {"jobs": run.jobs, "pid": run.pid})
             db.execute(
                 "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?)",
-                (run.id, run.created_at, None, run.status, run.base_branch, run.base_commit,
-                 run.jobs, json.dumps(run.config), run.pid),
-            )  # fmt: skip
+                (
+                    run.id,
+                    run.created_at,
+                    None,
+                    run.status,
+                    run.base_branch,
+                    run.base_commit,
+                    run.jobs,
+                    json.dumps(run.config),
+                    run.pid,
+                ),
+            )
             db.executemany(
                 "INSERT INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [_task_row(t) for t in tasks],
@@ -251,17 +263,30 @@ class Store:
 
     def start_attempt(self, attempt: AttemptRecord) -> int:
         with self._transaction() as db:
-            _append(db, attempt.run_id, attempt.issue, "attempt_started", {"attempt": attempt.number})
+            _append(
+                db, attempt.run_id, attempt.issue, "attempt_started", {"attempt": attempt.number}
+            )
             _update(
-                db, "tasks", {"attempts": attempt.number, "status": RUNNING},
-                "run_id = ? AND issue = ?", (attempt.run_id, attempt.issue),
-            )  # fmt: skip
+                db,
+                "tasks",
+                {"attempts": attempt.number, "status": RUNNING},
+                "run_id = ? AND issue = ?",
+                (attempt.run_id, attempt.issue),
+            )
             cursor = db.execute(
                 "INSERT INTO attempts (run_id, issue, number, status, agent, tag, started_at,"
                 " log_dir) VALUES (?,?,?,?,?,?,?,?)",
-                (attempt.run_id, attempt.issue, attempt.number, attempt.status, attempt.agent,
-                 attempt.tag, attempt.started_at, attempt.log_dir),
-            )  # fmt: skip
+                (
+                    attempt.run_id,
+                    attempt.issue,
+                    attempt.number,
+                    attempt.status,
+                    attempt.agent,
+                    attempt.tag,
+                    attempt.started_at,
+                    attempt.log_dir,
+                ),
+            )
             return int(cursor.lastrowid or 0)
 
     def update_attempt(self, attempt: AttemptRecord, kind: str, **fields: Any) -> None:
@@ -274,10 +299,17 @@ class Store:
     ) -> PullRecord:
         """Create the record, or update the open one for the same head: never a second one."""
         with self._transaction() as db:
-            existing = db.execute("SELECT * FROM pull_requests WHERE head = ?", (pr.head,)).fetchone()
+            existing = db.execute(
+                "SELECT * FROM pull_requests WHERE head = ?", (pr.head,)
+            ).fetchone()
             number = _upsert_pull(db, pr, existing)
-            _append(db, pr.run_id, pr.issue, "pr_opened" if existing is None else "pr_updated",
-                    {"pr": number, "head": pr.head, "base": pr.base})  # fmt: skip
+            _append(
+                db,
+                pr.run_id,
+                pr.issue,
+                "pr_opened" if existing is None else "pr_updated",
+                {"pr": number, "head": pr.head, "base": pr.base},
+            )
             if task_fields:
                 _append(db, pr.run_id, pr.issue, "task_succeeded", dict(task_fields))
                 _update(db, "tasks", task_fields, "run_id = ? AND issue = ?", (pr.run_id, pr.issue))
@@ -287,8 +319,13 @@ class Store:
     def set_pull_state(self, run_id: RunId, number: PullNumber, state: str) -> None:
         with self._transaction() as db:
             _append(db, run_id, None, "pr_state", {"pr": number, "state": state})
-            _update(db, "pull_requests", {"state": state, "updated_at": time.time()},
-                    "number = ?", (number,))  # fmt: skip
+            _update(
+                db,
+                "pull_requests",
+                {"state": state, "updated_at": time.time()},
+                "number = ?",
+                (number,),
+            )
 
     def log_event(self, run_id: RunId, issue: IssueNumber | None, kind: str, **data: Any) -> None:
         with self._transaction() as db:
@@ -406,7 +443,7 @@ def _update(
     # Column names come from our own keyword arguments, never from input.
     assignments = ", ".join(f"{column} = ?" for column in fields)
     values = [_column_value(v) for v in fields.values()]
-    db.execute(f"UPDATE {table} SET {assignments} WHERE {where}", (*values, *params))  # noqa: S608
+    db.execute(f"UPDATE {table} SET {assignments} WHERE {where}", (*values, *params))
 
 
 def _column_value(value: Any) -> Any:
@@ -433,44 +470,97 @@ def _upsert_pull(db: sqlite3.Connection, pr: PullRecord, existing: sqlite3.Row |
 
 def _task_row(t: TaskRecord) -> tuple[Any, ...]:
     return (
-        t.run_id, t.issue, t.title, json.dumps(list(t.labels)), json.dumps(list(t.depends_on)),
-        t.wave, t.priority, t.status, t.branch, t.worktree, t.base_commit, t.head_commit,
-        t.started_at, t.finished_at, t.attempts, t.reason,
-    )  # fmt: skip
+        t.run_id,
+        t.issue,
+        t.title,
+        json.dumps(list(t.labels)),
+        json.dumps(list(t.depends_on)),
+        t.wave,
+        t.priority,
+        t.status,
+        t.branch,
+        t.worktree,
+        t.base_commit,
+        t.head_commit,
+        t.started_at,
+        t.finished_at,
+        t.attempts,
+        t.reason,
+    )
 
 
 def _run(r: sqlite3.Row) -> RunRecord:
     return RunRecord(
-        RunId(r["id"]), r["created_at"], r["finished_at"], r["status"], BranchName(r["base_branch"]),
-        r["base_commit"], r["jobs"], json.loads(r["config"]), r["pid"],
-    )  # fmt: skip
+        RunId(r["id"]),
+        r["created_at"],
+        r["finished_at"],
+        r["status"],
+        BranchName(r["base_branch"]),
+        r["base_commit"],
+        r["jobs"],
+        json.loads(r["config"]),
+        r["pid"],
+    )
 
 
 def _task(r: sqlite3.Row) -> TaskRecord:
     return TaskRecord(
-        RunId(r["run_id"]), IssueNumber(r["issue"]), r["title"], tuple(json.loads(r["labels"])),
-        tuple(IssueNumber(n) for n in json.loads(r["depends_on"])), r["wave"], r["priority"],
-        r["status"], BranchName(r["branch"]), r["worktree"], r["base_commit"], r["head_commit"],
-        r["started_at"], r["finished_at"], r["attempts"], r["reason"],
-    )  # fmt: skip
+        RunId(r["run_id"]),
+        IssueNumber(r["issue"]),
+        r["title"],
+        tuple(json.loads(r["labels"])),
+        tuple(IssueNumber(n) for n in json.loads(r["depends_on"])),
+        r["wave"],
+        r["priority"],
+        r["status"],
+        BranchName(r["branch"]),
+        r["worktree"],
+        r["base_commit"],
+        r["head_commit"],
+        r["started_at"],
+        r["finished_at"],
+        r["attempts"],
+        r["reason"],
+    )
 
 
 def _attempt(r: sqlite3.Row) -> AttemptRecord:
     return AttemptRecord(
-        r["id"], RunId(r["run_id"]), IssueNumber(r["issue"]), r["number"], r["status"], r["agent"],
-        r["tag"], r["started_at"], r["agent_finished_at"], r["finished_at"], r["exit_code"],
-        bool(r["timed_out"]), r["reason"], r["log_dir"],
-    )  # fmt: skip
+        r["id"],
+        RunId(r["run_id"]),
+        IssueNumber(r["issue"]),
+        r["number"],
+        r["status"],
+        r["agent"],
+        r["tag"],
+        r["started_at"],
+        r["agent_finished_at"],
+        r["finished_at"],
+        r["exit_code"],
+        bool(r["timed_out"]),
+        r["reason"],
+        r["log_dir"],
+    )
 
 
 def _pull(r: sqlite3.Row) -> PullRecord:
     return PullRecord(
-        PullNumber(r["number"]), RunId(r["run_id"]), IssueNumber(r["issue"]),
-        BranchName(r["head"]), BranchName(r["base"]), r["title"], r["body"],
-        tuple(json.loads(r["labels"])), r["state"], r["created_at"], r["updated_at"],
-    )  # fmt: skip
+        PullNumber(r["number"]),
+        RunId(r["run_id"]),
+        IssueNumber(r["issue"]),
+        BranchName(r["head"]),
+        BranchName(r["base"]),
+        r["title"],
+        r["body"],
+        tuple(json.loads(r["labels"])),
+        r["state"],
+        r["created_at"],
+        r["updated_at"],
+    )
 
 
 def _event(r: sqlite3.Row) -> EventRecord:
     issue = IssueNumber(r["issue"]) if r["issue"] is not None else None
-    return EventRecord(r["id"], RunId(r["run_id"]), r["ts"], issue, r["kind"], json.loads(r["data"]))
+    return EventRecord(
+        r["id"], RunId(r["run_id"]), r["ts"], issue, r["kind"], json.loads(r["data"])
+    )

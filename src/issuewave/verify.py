@@ -45,13 +45,11 @@ class CheckoutSnapshot:
 
 
 def snapshot(git: Git, base_ref: str) -> CheckoutSnapshot:
-    return CheckoutSnapshot(
-        base_ref, git.must_rev(base_ref), git.rev("HEAD"), _status_digest(git)
-    )
+    return CheckoutSnapshot(base_ref, git.must_rev(base_ref), git.rev("HEAD"), _status_digest(git))
 
 
 def _status_digest(git: Git) -> str:
-    """The porcelain status plus size and mtime of every dirty file: catches edits to dirty files."""
+    """Porcelain status plus size and mtime of each dirty file: catches edits to dirty files too."""
     status = git.status()
     digest = hashlib.sha256(status.encode())
     for path in _status_paths(status):
@@ -77,7 +75,9 @@ def checkout_untouched(git: Git, before: CheckoutSnapshot) -> Verdict:
 def still_on_branch(worktree: Git, branch: str) -> Verdict:
     current = worktree.current_branch()
     if current != branch:
-        return Verdict(False, f"the agent left branch {branch} (HEAD is now {current or 'detached'})")
+        return Verdict(
+            False, f"the agent left branch {branch} (HEAD is now {current or 'detached'})"
+        )
     return Verdict(True)
 
 

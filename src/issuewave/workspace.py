@@ -68,7 +68,7 @@ def ensure_excluded(git: Git, repo_root: Path, folder: Path) -> None:
             handle.write(f"{prefix}# issuewave worktrees\n{entry}\n")
 
 
-def registered_worktree(git: Git, path: Path) -> BranchName | None | bool:
+def registered_worktree(git: Git, path: Path) -> BranchName | bool | None:
     """The branch checked out at `path` if git knows that worktree; False if it does not."""
     for entry in git.worktrees():
         if entry.path.resolve() == path.resolve():

@@ -20,11 +20,27 @@ from issuewave.types import BranchName, CommitSha
 # out unless the user names it in `pass_env`.
 ENV_ALLOWLIST = frozenset(
     {
-        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "TMPDIR", "TZ", "LANG", "LANGUAGE",
-        "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
-        "SSL_CERT_FILE", "SSL_CERT_DIR", "VIRTUAL_ENV",
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "TERM",
+        "TMPDIR",
+        "TZ",
+        "LANG",
+        "LANGUAGE",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "VIRTUAL_ENV",
     }
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +73,8 @@ class AgentReport:
 
 
 class Agent(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def program(self) -> str:
         """The executable that must exist before a run starts."""

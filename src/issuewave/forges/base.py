@@ -29,7 +29,8 @@ class PullRequestDraft:
 
 
 class Forge(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def list_issues(self) -> list[Issue]: ...
 

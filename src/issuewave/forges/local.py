@@ -33,7 +33,16 @@ class LocalForge:
     ) -> PullRecord:
         now = time.time()
         record = PullRecord(
-            PullNumber(0), run_id, draft.issue.number, draft.head, draft.base, draft.title,
-            draft.body, draft.issue.labels, "open", now, now,
-        )  # fmt: skip
+            PullNumber(0),
+            run_id,
+            draft.issue.number,
+            draft.head,
+            draft.base,
+            draft.title,
+            draft.body,
+            draft.issue.labels,
+            "open",
+            now,
+            now,
+        )
         return self.store.open_pull_request(record, task_fields)

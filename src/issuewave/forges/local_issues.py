@@ -32,6 +32,7 @@ _DELIMITER = "---"
 # The front matter's first line is line 2 of the file (line 1 is the opening "---").
 _FIRST_FRONT_MATTER_LINE = 2
 _FORMAT_HINT = "an issue file starts with '---', then number: and title: lines, then '---'"
+_KEYS_HINT = "keys: number and title (required), labels, depends_on, state (open or closed)"
 
 _PositiveInt = Annotated[int, Field(gt=0)]
 _Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -137,7 +138,7 @@ def _parse_front_matter(path: Path, text: str) -> _FrontMatter:
     try:
         return _FrontMatter.model_validate(data)
     except ValidationError as exc:
-        raise InputError(_describe(path, text, exc.errors()[0]), hint=_FORMAT_HINT) from None
+        raise InputError(_describe(path, text, exc.errors()[0]), hint=_KEYS_HINT) from None
 
 
 def _load_yaml(path: Path, text: str) -> object:
@@ -145,19 +146,35 @@ def _load_yaml(path: Path, text: str) -> object:
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
-        where = f":{mark.line + _FIRST_FRONT_MATTER_LINE}" if mark is not None else ""
+        where = f"{path}:{_file_line(mark)}" if mark else str(path)
         raise InputError(
-            f"{path}{where}: malformed YAML front matter: {exc.problem or exc.context}",
+            f"{where}: malformed YAML front matter: {_yaml_problem(exc)}",
             hint="quote a value that holds ':', '#', '[' or starts with a special character",
         ) from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: malformed YAML front matter: {exc}") from None
+    except (yaml.YAMLError, ValueError) as exc:
+        # ValueError: a value YAML reads as a date but is none, such as 2024-13-45.
+        raise InputError(
+            f"{path}: malformed YAML front matter: {exc}", hint="quote the value"
+        ) from None
+
+
+def _file_line(mark: yaml.Mark) -> int:
+    return mark.line + _FIRST_FRONT_MATTER_LINE  # YAML counts from 0 within the front matter
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    """YAML's complaint, and where the construct it was reading began when that is elsewhere."""
+    problem = exc.problem or exc.context or "unreadable"
+    started, found = exc.context_mark, exc.problem_mark
+    if exc.context and started and found and started.line != found.line:
+        return f"{problem} ({exc.context} that began on line {_file_line(started)})"
+    return problem
 
 
 def _yaml_kind(data: object) -> str:
     if isinstance(data, dict):
         return "a key that is not a name"
-    return "a list" if isinstance(data, list) else f"the single value {data!r}"
+    return "a list" if isinstance(data, list) else f"the single value {_shown(data)}"
 
 
 def _describe(path: Path, text: str, error: ErrorDetails) -> str:

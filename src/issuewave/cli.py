@@ -1,0 +1,253 @@
+"""Parse and dispatch. Each subcommand lives in `issuewave.commands` and returns an exit code."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from issuewave import __version__
+from issuewave.errors import IssuewaveError
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Drive AI coding agents through a backlog of issues, in dependency order, verified.",
+)
+
+# Every configuration key is also a flag; None means "not given", so the file's value stands.
+Forge = Annotated[str | None, typer.Option(help="Where issues come from: local.")]
+IssuesDir = Annotated[str | None, typer.Option(help="Folder of issue files (local forge).")]
+Base = Annotated[str | None, typer.Option(help="Base branch [default: the default branch].")]
+Jobs = Annotated[int | None, typer.Option("--jobs", "-j", help="Agents at once.")]
+AgentName = Annotated[str | None, typer.Option("--agent", help="Agent adapter: command, demo.")]
+AgentCmd = Annotated[str | None, typer.Option(help="argv template for the command agent.")]
+TestCmd = Annotated[str | None, typer.Option(help="The project's test command.")]
+Timeout = Annotated[str | None, typer.Option(help="Per attempt: seconds, or 30m, 2h.")]
+MaxAttempts = Annotated[int | None, typer.Option(help="Attempts per issue, retries included.")]
+WorktreeDir = Annotated[str | None, typer.Option(help="Where worktrees go [.worktrees].")]
+BranchPattern = Annotated[str | None, typer.Option("--branch", help="Branch name pattern.")]
+CommitPattern = Annotated[str | None, typer.Option("--commit", help="Commit message pattern.")]
+PassEnv = Annotated[
+    list[str] | None, typer.Option(help="Extra variable passed to agents and tests (repeatable).")
+]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+Plain = Annotated[bool, typer.Option(help="Line-per-event progress instead of the live table.")]
+IgnoreMissing = Annotated[
+    bool, typer.Option(help="Plan even when an issue depends on one that does not exist.")
+]
+RunIdOption = Annotated[str | None, typer.Option("--run", help="A run id [default: the latest].")]
+
+
+def _overrides(**given: Any) -> dict[str, Any]:
+    if given.get("pass_env") is not None:
+        given["pass_env"] = tuple(given["pass_env"])
+    return given
+
+
+@app.command()
+def plan(
+    as_json: Json = False,
+    write: Annotated[Path | None, typer.Option(help="Write the execution plan (Markdown).")] = None,
+    ignore_missing: IgnoreMissing = False,
+    forge: Forge = None,
+    issues_dir: IssuesDir = None,
+    branch: BranchPattern = None,
+    test_cmd: TestCmd = None,
+    jobs: Jobs = None,
+) -> None:
+    """Show the waves, the critical path and each issue's branch; nothing is created."""
+    from issuewave.commands.plan import plan as command
+
+    overrides = _overrides(
+        forge=forge, issues_dir=issues_dir, branch=branch, test_cmd=test_cmd, jobs=jobs
+    )
+    _dispatch(
+        command,
+        cwd=Path.cwd(),
+        overrides=overrides,
+        as_json=as_json,
+        write=write,
+        ignore_missing=ignore_missing,
+    )
+
+
+@app.command()
+def run(
+    issues: Annotated[list[int] | None, typer.Argument(help="Only these (and their deps).")] = None,
+    as_json: Json = False,
+    plain: Plain = False,
+    ignore_missing: IgnoreMissing = False,
+    allow_failing_baseline: Annotated[
+        bool, typer.Option(help="Go on when tests fail on the base; only new failures count.")
+    ] = False,
+    forge: Forge = None,
+    issues_dir: IssuesDir = None,
+    base: Base = None,
+    jobs: Jobs = None,
+    agent: AgentName = None,
+    agent_cmd: AgentCmd = None,
+    test_cmd: TestCmd = None,
+    timeout: Timeout = None,
+    max_attempts: MaxAttempts = None,
+    worktree_dir: WorktreeDir = None,
+    branch: BranchPattern = None,
+    commit: CommitPattern = None,
+    pass_env: PassEnv = None,
+) -> None:
+    """Work through the open issues: worktrees, agents, verification, PR records, in order."""
+    from issuewave.commands.run import run as command
+
+    overrides = _overrides(
+        forge=forge,
+        issues_dir=issues_dir,
+        base=base,
+        jobs=jobs,
+        agent=agent,
+        agent_cmd=agent_cmd,
+        test_cmd=test_cmd,
+        timeout=timeout,
+        max_attempts=max_attempts,
+        worktree_dir=worktree_dir,
+        branch=branch,
+        commit=commit,
+        pass_env=pass_env,
+    )
+    _dispatch(
+        command,
+        cwd=Path.cwd(),
+        overrides=overrides,
+        only=issues or (),
+        ignore_missing=ignore_missing,
+        allow_failing_baseline=allow_failing_baseline,
+        as_json=as_json,
+        plain=plain,
+    )
+
+
+@app.command()
+def resume(
+    run_id: RunIdOption = None,
+    retry_failed: Annotated[
+        bool, typer.Option(help="Also retry failed and blocked issues, with fresh attempts.")
+    ] = False,
+    as_json: Json = False,
+    plain: Plain = False,
+) -> None:
+    """Continue an interrupted run without redoing or duplicating anything."""
+    from issuewave.commands.resume import resume as command
+
+    _dispatch(
+        command,
+        cwd=Path.cwd(),
+        run_id=run_id,
+        retry_failed=retry_failed,
+        as_json=as_json,
+        plain=plain,
+    )
+
+
+@app.command()
+def status(run_id: RunIdOption = None, as_json: Json = False) -> None:
+    """The state of the latest run; works while it runs in another terminal."""
+    from issuewave.commands.status import status as command
+
+    _dispatch(command, cwd=Path.cwd(), run_id=run_id, as_json=as_json)
+
+
+@app.command()
+def prs(as_json: Json = False) -> None:
+    """The pull-request records, in the order they were opened."""
+    from issuewave.commands.prs import prs as command
+
+    _dispatch(command, cwd=Path.cwd(), as_json=as_json)
+
+
+@app.command()
+def rollback(
+    issues: Annotated[list[int] | None, typer.Argument(help="Issue numbers.")] = None,
+    failed: Annotated[bool, typer.Option(help="Every failed or blocked issue.")] = False,
+    keep_branch: Annotated[bool, typer.Option(help="Keep the branch for manual fixes.")] = False,
+) -> None:
+    """Remove worktrees and branches, after saving each tip under refs/issuewave/backup/."""
+    from issuewave.commands.rollback import rollback as command
+
+    _dispatch(command, cwd=Path.cwd(), issues=issues or (), failed=failed, keep_branch=keep_branch)
+
+
+@app.command()
+def report(
+    run_id: RunIdOption = None,
+    as_json: Json = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")] = None,
+) -> None:
+    """The completion summary, every figure measured from the run's journal."""
+    from issuewave.commands.report import report as command
+
+    _dispatch(command, cwd=Path.cwd(), run_id=run_id, as_json=as_json, output=output)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path | None, typer.Argument(help="A new or empty folder.")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Agents at once.")] = 3,
+    plain: Plain = False,
+) -> None:
+    """Build a sample project with seven issues and run the whole pipeline on it."""
+    from issuewave.commands.demo import demo as command
+
+    _dispatch(command, directory=directory, jobs=jobs, plain=plain)
+
+
+@app.callback(invoke_without_command=True)
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every command.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    if version:
+        print(f"issuewave {__version__}")
+        raise typer.Exit(0)
+
+
+def _dispatch(command: Callable[..., int], **kwargs: Any) -> None:
+    """Expected errors: a message and a hint. Ctrl-C: 130. Bugs: a log file with the traceback."""
+    try:
+        code = command(**kwargs)
+    except IssuewaveError as exc:
+        print(f"issuewave: {exc}", file=sys.stderr)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        print("issuewave: interrupted", file=sys.stderr)
+        code = 130
+    except Exception:
+        code = _report_bug()
+    raise typer.Exit(code)
+
+
+def _report_bug() -> int:
+    path = Path(tempfile.gettempdir()) / f"issuewave-crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    details = (
+        f"issuewave {__version__}, Python {platform.python_version()}, {platform.platform()}\n"
+        f"argv: {sys.argv}\n\n{traceback.format_exc()}"
+    )
+    path.write_text(details, encoding="utf-8")
+    print(f"issuewave: internal error; details written to {path}", file=sys.stderr)
+    return 1
+
+
+def main() -> None:
+    app()

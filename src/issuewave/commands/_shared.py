@@ -1,0 +1,40 @@
+"""Small pieces several subcommands need: picking a run, printing to the right stream."""
+
+from __future__ import annotations
+
+import fcntl
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from issuewave.errors import IssuewaveError
+from issuewave.store import RunRecord, Store
+
+out = Console(highlight=False, soft_wrap=True)
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def pick_run(store: Store, run_id: str | None) -> RunRecord:
+    run = store.run(run_id) if run_id else store.latest_run()
+    if run is None:
+        what = f"no run {run_id!r}" if run_id else "no run yet in this repository"
+        raise IssuewaveError(what, hint="start one with `issuewave run`")
+    return run
+
+
+def orchestrator_alive(home: Path) -> bool:
+    """True while some process holds the run lock (a run or resume is going)."""
+    path = home / "run.lock"
+    if not path.exists():
+        return False
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False

@@ -1,0 +1,48 @@
+"""`issuewave plan`: the waves, the critical path, and optionally the execution-plan document."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from issuewave.commands._shared import out, say
+from issuewave.commands.report import write_atomically
+from issuewave.config import detect_test_cmd
+from issuewave.planfile import plan_json, plan_markdown, plan_table
+from issuewave.project import open_project
+
+
+def plan(
+    *,
+    cwd: Path,
+    overrides: Mapping[str, Any],
+    as_json: bool = False,
+    write: Path | None = None,
+    ignore_missing: bool = False,
+) -> int:
+    project = open_project(cwd, overrides)
+    the_plan = project.plan(ignore_missing=ignore_missing)
+    if as_json:
+        print(json.dumps(plan_json(the_plan, project.branch_for), indent=2))
+    elif not the_plan.issues:
+        out.print(f"nothing to do: no open issues in {project.config.issues_dir}")
+    else:
+        out.print(plan_table(the_plan, project.branch_for))
+        path = " → ".join(f"#{n}" for n in the_plan.critical_path)
+        out.print(f"critical path ({len(the_plan.critical_path)} issues): {path}")
+    if write is not None:
+        test_cmd = project.config.test_cmd or detect_test_cmd(project.root) or "(not set)"
+        document = plan_markdown(
+            the_plan,
+            branch_for=project.branch_for,
+            test_cmd=test_cmd,
+            project=project.root.name,
+            date=time.strftime("%Y-%m-%d"),
+            jobs=project.config.jobs,
+        )
+        write_atomically(write, document)
+        say(f"wrote the execution plan to {write}")
+    return 0

@@ -1,0 +1,109 @@
+"""`issuewave resume`: continue an interrupted run (Ctrl-C, SIGTERM, or the orchestrator killed).
+
+Succeeded issues are not redone, an attempt caught mid-flight is restarted on its branch, an
+attempt that had passed verification goes straight to its PR record, and no PR record is duplicated.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from issuewave.agents.base import allowed_environment
+from issuewave.commands._shared import pick_run, say
+from issuewave.commands.run import checked_agent, checked_test_command, execute
+from issuewave.config import Config
+from issuewave.issues import Issue
+from issuewave.orchestrator import RunContext, mark_interrupted
+from issuewave.plan import Plan, build_plan
+from issuewave.project import Project, open_project
+from issuewave.store import BLOCKED, FAILED, PENDING, RunRecord, Store, TaskRecord, run_lock
+from issuewave.types import BranchName, CommitSha
+
+
+def resume(
+    *,
+    cwd: Path,
+    run_id: str | None = None,
+    retry_failed: bool = False,
+    as_json: bool = False,
+    plain: bool = False,
+) -> int:
+    opened = open_project(cwd)
+    run = pick_run(opened.store, run_id)
+    if run.status == "succeeded":
+        say(f"run {run.id} already succeeded: nothing to resume")
+        return 0
+    project = Project(opened.git, _run_config(run))
+    with run_lock(project.store.home, run.id):
+        requeued = [int(n) for n in mark_interrupted(project.store, run.id)]
+        if retry_failed:
+            requeued += _requeue_failed(project.store, run)
+        say(
+            f"resuming run {run.id}"
+            + (f"; restarting #{', #'.join(map(str, requeued))}" if requeued else "")
+        )
+        ctx = _context(project, run)
+        return execute(ctx, as_json=as_json, plain=plain)
+
+
+def _run_config(run: RunRecord) -> Config:
+    """The run goes on with the settings it started with, not whatever the files say now."""
+    settings = {k: v for k, v in run.config.items() if k in Config.model_fields}
+    return Config.model_validate(settings, strict=False)
+
+
+def _requeue_failed(store: Store, run: RunRecord) -> list[int]:
+    """Failed and blocked issues get fresh attempts; the old ones stay in the journal."""
+    requeued: list[int] = []
+    for task in store.tasks(run.id):
+        if task.status in (FAILED, BLOCKED):
+            for attempt in store.attempts(run.id, task.issue):
+                if attempt.status == FAILED:
+                    store.update_attempt(attempt, "attempt_superseded", status="superseded")
+            store.update_task(
+                run.id, task.issue, "task_requeued", status=PENDING, finished_at=None, reason=None
+            )
+            requeued.append(int(task.issue))
+    return requeued
+
+
+def _plan_from_tasks(project: Project, tasks: list[TaskRecord]) -> Plan:
+    """The run's own graph; issue texts re-read from the forge when they are still there."""
+    current = {i.number: i for i in _readable_issues(project)}
+    issues = [
+        Issue(
+            t.issue,
+            t.title,
+            current[t.issue].body if t.issue in current else "",
+            t.labels,
+            t.depends_on,
+        )
+        for t in tasks
+    ]
+    return build_plan(issues, ignore_missing=True)
+
+
+def _readable_issues(project: Project) -> list[Issue]:
+    try:
+        return project.forge.list_issues()
+    except Exception:  # the issue files may have changed; the run's own records suffice
+        return []
+
+
+def _context(project: Project, run: RunRecord) -> RunContext:
+    tasks = project.store.tasks(run.id)
+    return RunContext(
+        run_id=run.id,
+        git=project.git,
+        store=project.store,
+        forge=project.forge,
+        config=project.config,
+        plan=_plan_from_tasks(project, tasks),
+        agent=checked_agent(project),
+        test_argv=checked_test_command(project),
+        base_branch=BranchName(run.base_branch),
+        base_commit=CommitSha(run.base_commit),
+        baseline_failures=frozenset(run.config.get("baseline_failures", [])),
+        env=allowed_environment(project.config.pass_env),
+        worktree_root=project.worktree_root,
+    )

@@ -1,0 +1,46 @@
+"""`issuewave status`: the state of the latest (or a named) run, readable while it runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.markup import escape
+from rich.table import Table
+
+from issuewave.commands._shared import orchestrator_alive, out, pick_run
+from issuewave.naming import one_line
+from issuewave.progress import STATE_STYLE
+from issuewave.project import open_project
+from issuewave.report.metrics import compute
+
+
+def status(*, cwd: Path, run_id: str | None = None, as_json: bool = False) -> int:
+    project = open_project(cwd)
+    run = pick_run(project.store, run_id)
+    figures = compute(project.store, run)
+    if as_json:
+        print(json.dumps(figures.as_json(), indent=2))
+        return 0
+    state = run.status
+    if state == "running" and not orchestrator_alive(project.store.home):
+        state = "stopped (the orchestrator is gone: `issuewave resume` continues it)"
+    out.print(f"run {run.id}: {state}; base {run.base_branch} at {run.base_commit[:12]}")
+    table = Table()
+    for column in ("Issue", "Wave", "State", "Attempts", "Time", "Branch", "PR", "Title / reason"):
+        table.add_column(column, overflow="fold")
+    for i in figures.issues:
+        style = STATE_STYLE.get(i.status, "")
+        detail = i.title if not i.reason or i.status == "succeeded" else f"{i.title} — {i.reason}"
+        table.add_row(
+            f"#{i.number}",
+            str(i.wave),
+            f"[{style}]{i.status}[/]",
+            str(i.attempts),
+            f"{i.duration_s:.1f}s",
+            i.branch,
+            f"#{i.pr}" if i.pr else "",
+            escape(one_line(detail, 120)),
+        )
+    out.print(table)
+    return 0

@@ -1,0 +1,164 @@
+"""The completion summary, shaped like the seed's; every figure measured, every claim checked."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from issuewave.naming import one_line
+from issuewave.report.metrics import Figures, IssueFigures, RunFigures
+from issuewave.store import REUSED, SUCCEEDED
+
+STATUS_MARK = {
+    "succeeded": "✅ succeeded",
+    "failed": "❌ failed",
+    "blocked": "⛔ blocked",
+    "reused": "♻️ done in an earlier run",
+    "pending": "… not started",
+    "running": "… running",
+    "interrupted": "⏸ interrupted",
+}
+
+
+def render(figures: Figures, *, project: str) -> str:
+    run = figures.run
+    sections = [
+        _header(run, project),
+        _summary(run),
+        _issues(figures.issues, run),
+        _waves(figures),
+        _metrics(run),
+        _dependencies(figures),
+        _footer(run),
+    ]
+    return "\n\n".join(s for s in sections if s) + "\n"
+
+
+def _header(run: RunFigures, project: str) -> str:
+    done = run.succeeded + run.reused
+    total = run.issues_total + run.reused
+    status = "✅ COMPLETE" if done == total and total else f"⚠️ INCOMPLETE ({done}/{total} done)"
+    if run.status in ("running", "interrupted"):
+        status = f"… {run.status.upper()} ({done}/{total} done so far)"
+    return (
+        f"# {_md(project)} Issue Wave — Completion Summary\n\n"
+        f"**Run**: `{run.id}`  \n"
+        f"**Execution date**: {_date(run.started_at)}  \n"
+        f"**Status**: {status}  \n"
+        f"**Result**: {run.succeeded}/{run.issues_total} issues verified, "
+        f"{run.succeeded} PR records opened"
+    )
+
+
+def _summary(run: RunFigures) -> str:
+    lines = ["## Executive Summary", ""]
+    lines.append(
+        f"- **{run.issues_total} issues** worked on with up to **{run.jobs}** agents at once "
+        f"(base `{run.base_branch}` at `{run.base_commit[:12]}`)."
+    )
+    lines.append(
+        f"- **{run.succeeded} verified** (tests passed in the issue's worktree), "
+        f"**{run.failed} failed**, **{run.blocked} blocked** by a failed dependency."
+    )
+    if run.reused:
+        lines.append(f"- {run.reused} issue(s) already done by an earlier run were not redone.")
+    lines.append(f"- **{run.attempts} agent attempts** in all.")
+    lines.append(
+        f"- **Makespan {_dur(run.makespan_s)}** against {_dur(run.sum_issue_s)} of issue time: "
+        f"speedup {_num(run.speedup)}× on {run.jobs} jobs."
+    )
+    return "\n".join(lines)
+
+
+def _issues(issues: Sequence[IssueFigures], run: RunFigures) -> str:
+    lines = ["## Issues", "", "| Issue | Title | Status | Branch | PR | Attempts | Time | Wave |"]
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for i in issues:
+        pr = f"#{i.pr}" if i.pr else "—"
+        lines.append(
+            f"| #{i.number} | {_md(one_line(i.title, 70))} | {STATUS_MARK.get(i.status, i.status)}"
+            f" | `{i.branch}` | {pr} | {i.attempts} | {_dur(i.duration_s)} | {i.wave} |"
+        )
+    reasons = [i for i in issues if i.reason and i.status not in (SUCCEEDED, REUSED)]
+    if reasons:
+        lines += ["", "Why the others did not land:", ""]
+        lines += [f"- #{i.number}: {_md(one_line(i.reason or '', 300))}" for i in reasons]
+    return "\n".join(lines)
+
+
+def _waves(figures: Figures) -> str:
+    lines = ["## Waves", "", "Waves are how the plan is drawn; an issue started as soon as its own"]
+    lines += ["dependencies succeeded, not when its whole wave was done.", ""]
+    lines += ["| Wave | Issues | Verified | Span | Issue time |", "|---|---|---|---|---|"]
+    for w in figures.waves:
+        issues = ", ".join(f"#{n}" for n in w.issues)
+        lines.append(
+            f"| {w.wave} | {issues} | {w.succeeded}/{len(w.issues)} | {_dur(w.span_s)}"
+            f" | {_dur(w.work_s)} |"
+        )
+    return "\n".join(lines)
+
+
+def _metrics(run: RunFigures) -> str:
+    path = " → ".join(f"#{n}" for n in run.critical_path) or "—"
+    rows = [
+        ("Makespan", _dur(run.makespan_s), "first attempt's start to last issue's end"),
+        ("Sum of issue times", _dur(run.sum_issue_s), "agent plus verification, all attempts"),
+        ("Speedup", f"{_num(run.speedup)}×", "sum of issue times / makespan"),
+        ("Parallel efficiency", _pct(run.efficiency), f"speedup / {run.jobs} jobs"),
+        ("Success rate", _pct(run.success_rate), f"{run.succeeded} of {run.issues_total}"),
+        ("Critical path", f"{_dur(run.critical_path_s)}", path),
+        ("Lower bound", _dur(run.lower_bound_s), "max(critical path, sum / jobs)"),
+        ("Makespan / lower bound", f"{_num(run.makespan_to_lower_bound)}", "1.0 is the best"),
+        ("Attempts", str(run.attempts), "retries included"),
+    ]
+    if run.downtime_s:
+        rows.append(("Time stopped", _dur(run.downtime_s), "between interruption and resume"))
+    lines = ["## Performance Metrics", "", "| Metric | Value | Notes |", "|---|---|---|"]
+    lines += [f"| {name} | {value} | {note} |" for name, value, note in rows]
+    return "\n".join(lines)
+
+
+def _dependencies(figures: Figures) -> str:
+    run = figures.run
+    order = " → ".join(f"PR #{p.number} (issue #{p.issue})" for p in figures.pull_requests)
+    verdict = (
+        "every PR record was opened after those of its dependencies"
+        if run.prs_in_dependency_order
+        else "**a PR record was opened before one of its dependencies' — see the table**"
+    )
+    return f"## Dependency Management\n\nPR order: {order or 'none opened'}.\n\nChecked: {verdict}."
+
+
+def _footer(run: RunFigures) -> str:
+    return (
+        "---\n\n"
+        "Every figure above was computed from this run's journal "
+        "(`issuewave report --json` gives the same under stable keys); nothing is estimated.  \n"
+        f"Generated {_date(time.time())} by issuewave."
+    )
+
+
+def _dur(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 60:
+        return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+    return f"{seconds:.1f} s"
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def _date(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def _md(text: str) -> str:
+    """Issue text in a table cell: no pipes, no markup that could break the document."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
