@@ -138,8 +138,10 @@ class Git:
     def worktree_add(self, path: Path, branch: str) -> None:
         self.run("worktree", "add", "--quiet", str(path), branch)
 
-    def worktree_remove(self, path: Path) -> None:
-        self.run("worktree", "remove", "--force", str(path))
+    def worktree_remove(self, path: Path, *, even_locked: bool = False) -> None:
+        """--force drops uncommitted changes: callers save them first (workspace.py)."""
+        force = ("--force", "--force") if even_locked else ("--force",)
+        self.run("worktree", "remove", *force, str(path))
 
     def worktree_prune(self) -> None:
         self.run("worktree", "prune")

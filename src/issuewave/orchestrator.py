@@ -42,6 +42,7 @@ from issuewave.workspace import (
     MergeConflict,
     Worktree,
     create_worktree,
+    discard_unstarted,
     merged_base,
     reopen_worktree,
 )
@@ -139,15 +140,21 @@ class Orchestrator:
             return await asyncio.to_thread(self._prepare_sync, task)
 
     def _prepare_sync(self, task: TaskRecord) -> Worktree:
+        """The base is journalled before the branch exists, so a crash in between is resumable:
+        the pre-checks refused foreign branches, so an existing branch here is this run's."""
         path = Path(task.worktree)
-        if task.base_commit and self.ctx.git.branch_exists(task.branch):
-            return reopen_worktree(self.ctx.git, path, task.branch, CommitSha(task.base_commit))
+        base = CommitSha(task.base_commit) if task.base_commit else self._choose_base(task)
+        if self.ctx.git.branch_exists(task.branch):
+            if self.ctx.store.attempts(self.ctx.run_id, task.issue):
+                return reopen_worktree(self.ctx.git, path, task.branch, base)
+            # No agent ever ran here: a creation cut short, holding nothing but the base.
+            discard_unstarted(self.ctx.git, path, task.branch, base)
+        return create_worktree(self.ctx.git, path, task.branch, base)
+
+    def _choose_base(self, task: TaskRecord) -> CommitSha:
         base = self._base_for(task)
-        worktree = create_worktree(self.ctx.git, path, task.branch, base)
-        self.ctx.store.update_task(
-            self.ctx.run_id, task.issue, "worktree_created", base_commit=base, worktree=str(path)
-        )
-        return worktree
+        self.ctx.store.update_task(self.ctx.run_id, task.issue, "base_chosen", base_commit=base)
+        return base
 
     def _base_for(self, task: TaskRecord) -> CommitSha:
         deps = self.ctx.plan.deps.get(task.issue, ())
@@ -419,15 +426,17 @@ def _feedback_text(verdict: verify.Verdict) -> str:
     return f"{verdict.reason}\n\n{verdict.feedback}".strip()
 
 
-def mark_interrupted(store: Store, run_id: RunId) -> list[IssueNumber]:
-    """Tasks caught mid-flight by a crash or Ctrl-C go back to pending; strays are killed."""
+def mark_interrupted(store: Store, run_id: RunId, *, requeue: bool) -> list[IssueNumber]:
+    """Tasks caught mid-flight by a crash or Ctrl-C: strays killed, open attempts closed.
+
+    `requeue` (on resume) puts them back to pending; otherwise they show as interrupted.
+    """
     interrupted = []
     for task in store.tasks(run_id):
         if task.status in (RUNNING, INTERRUPTED):
             _end_open_attempts(store, run_id, task.issue)
-            store.update_task(
-                run_id, task.issue, "task_requeued", status=PENDING, finished_at=None, reason=None
-            )
+            status, kind = (PENDING, "task_requeued") if requeue else (INTERRUPTED, "task_stopped")
+            store.update_task(run_id, task.issue, kind, status=status, reason=None)
             interrupted.append(task.issue)
     return interrupted
 

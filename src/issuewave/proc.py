@@ -36,7 +36,9 @@ class CommandError(IssuewaveError):
 
     def __init__(self, argv: Sequence[str], returncode: int, output: str) -> None:
         tail = "\n".join(output.strip().splitlines()[-15:])
-        super().__init__(f"command failed (exit {returncode}): {quote(argv)}\n{redact(tail)}")
+        super().__init__(
+            f"command failed (exit {returncode}): {redact(quote(argv))}\n{redact(tail)}"
+        )
         self.returncode = returncode
         self.output = output
 
@@ -97,6 +99,8 @@ def run(
 ) -> Completed:
     """Run a short command to completion and capture its output; argv only, never a shell."""
     log.debug("$ %s  (in %s)", redact(quote(argv)), cwd)
+    if not cwd.is_dir():
+        raise IssuewaveError(f"cannot run {argv[0]}: the folder {cwd} does not exist")
     try:
         result = subprocess.run(  # noqa: S603 - argv list, no shell
             list(argv),

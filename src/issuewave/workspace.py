@@ -84,10 +84,23 @@ def create_worktree(git: Git, path: Path, branch: BranchName, start: CommitSha) 
 
 def reopen_worktree(git: Git, path: Path, branch: BranchName, base: CommitSha) -> Worktree:
     """Resume on a branch that already holds this run's work; recreate a removed folder."""
-    if registered_worktree(git, path) is False:
+    checked_out = registered_worktree(git, path)
+    if checked_out is False:
         git.worktree_prune()
         git.worktree_add(path, branch)
+    elif checked_out != branch:
+        git.at(path).run("switch", "--quiet", branch)  # refuses rather than lose changes
     return Worktree(path, branch, base)
+
+
+def discard_unstarted(git: Git, path: Path, branch: BranchName, base: CommitSha) -> None:
+    """Undo a worktree creation cut short: only when the branch holds nothing beyond its base."""
+    if git.rev(f"refs/heads/{branch}") != base:
+        raise IssuewaveError(f"branch {branch} moved past its base before any agent ran")
+    if registered_worktree(git, path) is not False:
+        git.worktree_remove(path, even_locked=True)  # git locks it while it initialises
+    git.worktree_prune()
+    git.delete_branch(branch, base)
 
 
 def backup_branch(git: Git, branch: str) -> tuple[str, CommitSha] | None:

@@ -35,7 +35,7 @@ def resume(
         return 0
     project = Project(opened.git, _run_config(run))
     with run_lock(project.store.home, run.id):
-        requeued = [int(n) for n in mark_interrupted(project.store, run.id)]
+        requeued = [int(n) for n in mark_interrupted(project.store, run.id, requeue=True)]
         if retry_failed:
             requeued += _requeue_failed(project.store, run)
         say(

@@ -8,14 +8,26 @@ the branch for manual fixing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from issuewave.commands._shared import pick_run, say
+from issuewave.commands._shared import say
 from issuewave.errors import InputError
 from issuewave.git import Git
-from issuewave.project import open_project
+from issuewave.issues import Issue
+from issuewave.naming import worktree_folder
+from issuewave.project import Project, open_project
 from issuewave.store import BLOCKED, FAILED, Store, TaskRecord, run_lock
+from issuewave.types import IssueNumber, RunId
 from issuewave.workspace import backup_branch, registered_worktree, save_uncommitted
+
+
+@dataclass(frozen=True)
+class Target:
+    issue: int
+    branch: str
+    worktree: Path
+    run_id: RunId | None  # None: a branch no run of ours knows, found by the branch pattern
 
 
 def rollback(
@@ -24,59 +36,76 @@ def rollback(
     if not issues and not failed:
         raise InputError("name the issues to roll back, or pass --failed")
     project = open_project(cwd)
-    store = project.store
-    run = pick_run(store, None)
-    targets = _targets(store.tasks(run.id), issues, failed)
-    with run_lock(store.home, f"rollback of {run.id}"):
-        for task in targets:
-            _roll_back(project.git, store, task, keep_branch=keep_branch)
+    run = project.store.latest_run()
+    tasks = project.store.tasks(run.id) if run else []
+    targets = _targets(project, tasks, issues, failed)
+    with run_lock(project.store.home, "rollback"):
+        for target in targets:
+            _roll_back(project.git, project.store, target, keep_branch=keep_branch)
     return 0
 
 
-def _targets(tasks: list[TaskRecord], issues: Sequence[int], failed: bool) -> list[TaskRecord]:
-    by_issue = {t.issue: t for t in tasks}
-    unknown = [n for n in issues if n not in by_issue]
-    if unknown:
-        raise InputError(
-            f"issue #{unknown[0]} is not part of the latest run",
-            hint="`issuewave status` lists the run's issues",
-        )
-    chosen = [by_issue[n] for n in issues]  # type: ignore[index]
+def _targets(
+    project: Project, tasks: list[TaskRecord], issues: Sequence[int], failed: bool
+) -> list[Target]:
+    by_issue = {int(t.issue): _of_task(t) for t in tasks}
+    chosen = [by_issue.get(n) or _by_pattern(project, n) for n in issues]
     if failed:
-        chosen += [t for t in tasks if t.status in (FAILED, BLOCKED) and t not in chosen]
+        chosen += [
+            by_issue[t.issue]
+            for t in tasks
+            if t.status in (FAILED, BLOCKED) and t.issue not in issues
+        ]
     if not chosen:
         say("nothing to roll back: no failed issues in the latest run")
     return chosen
 
 
-def _roll_back(git: Git, store: Store, task: TaskRecord, *, keep_branch: bool) -> None:
-    path = Path(task.worktree)
+def _of_task(task: TaskRecord) -> Target:
+    return Target(int(task.issue), task.branch, Path(task.worktree), task.run_id)
+
+
+def _by_pattern(project: Project, number: int) -> Target:
+    """An issue outside the latest run: its branch and folder by the configured patterns."""
+    known = {int(i.number): i for i in project.forge.list_issues()}
+    issue = known.get(number) or Issue(IssueNumber(number), "")
+    return Target(
+        number,
+        project.branch_for(issue),
+        project.worktree_root / worktree_folder(issue),
+        None,
+    )
+
+
+def _roll_back(git: Git, store: Store, target: Target, *, keep_branch: bool) -> None:
+    path = target.worktree
     if path.is_dir() and registered_worktree(git, path) is not False:
-        save_uncommitted(git, path, f"issuewave: work left in the worktree of #{task.issue}")
-    saved = backup_branch(git, task.branch)
+        save_uncommitted(git, path, f"issuewave: work left in the worktree of #{target.issue}")
+    saved = backup_branch(git, target.branch)
     if path.is_dir() and registered_worktree(git, path) is not False:
         git.worktree_remove(path)
     git.worktree_prune()
     if saved is not None and not keep_branch:
-        git.delete_branch(task.branch, saved[1])
-    pr = store.pull_for_head(task.branch)
+        git.delete_branch(target.branch, saved[1])
+    pr = store.pull_for_head(target.branch)
     if pr is not None and pr.state == "open" and not keep_branch:
-        store.set_pull_state(task.run_id, pr.number, "closed")
-    store.log_event(
-        task.run_id,
-        task.issue,
-        "rolled_back",
-        backup=saved[0] if saved else None,
-        kept_branch=keep_branch,
-    )
-    say(_describe(task, saved, keep_branch))
+        store.set_pull_state(pr.run_id, pr.number, "closed")
+    if target.run_id is not None:
+        store.log_event(
+            target.run_id,
+            IssueNumber(target.issue),
+            "rolled_back",
+            backup=saved[0] if saved else None,
+            kept_branch=keep_branch,
+        )
+    say(_describe(target, saved, keep_branch))
 
 
-def _describe(task: TaskRecord, saved: tuple[str, str] | None, keep_branch: bool) -> str:
+def _describe(target: Target, saved: tuple[str, str] | None, keep_branch: bool) -> str:
     if saved is None:
-        return f"#{task.issue}: no branch {task.branch}; worktree removed if it existed"
+        return f"#{target.issue}: no branch {target.branch}; worktree removed if it existed"
     kept = "kept the branch" if keep_branch else "removed the branch"
     return (
-        f"#{task.issue}: saved {task.branch} at {saved[1][:12]} as {saved[0]}; "
-        f"removed the worktree, {kept} (restore: git branch {task.branch} {saved[0]})"
+        f"#{target.issue}: saved {target.branch} at {saved[1][:12]} as {saved[0]}; "
+        f"removed the worktree, {kept} (restore: git branch {target.branch} {saved[0]})"
     )

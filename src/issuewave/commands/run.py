@@ -263,7 +263,7 @@ def execute(ctx: RunContext, *, as_json: bool, plain: bool) -> int:
         with make_view(rows, plain=plain) as view:
             outcome = asyncio.run(_supervised(Orchestrator(ctx, view)))
     except (KeyboardInterrupt, asyncio.CancelledError):
-        mark_interrupted(store, ctx.run_id)
+        mark_interrupted(store, ctx.run_id, requeue=False)
         store.update_run(
             ctx.run_id, "run_interrupted", status="interrupted", finished_at=time.time()
         )
