@@ -174,7 +174,8 @@ class Orchestrator:
         self, number: IssueNumber, worktree: Worktree, feedback: str | None
     ) -> verify.Verdict:
         attempt = self._start_attempt(number)
-        self.view.update(number, RUNNING, attempt=attempt.number)
+        retry_note = f"retrying after: {feedback.splitlines()[0]}" if feedback else ""
+        self.view.update(number, RUNNING, attempt=attempt.number, note=retry_note)
         log_dir = Path(attempt.log_dir)
         ctx = self._attempt_context(number, attempt, worktree, feedback, log_dir)
         before = await asyncio.to_thread(verify.snapshot, self.ctx.git, self.ctx.base_branch)
@@ -388,10 +389,7 @@ class Orchestrator:
 
     # --- store helpers ----------------------------------------------------------------------
     def _task(self, number: IssueNumber) -> TaskRecord:
-        for task in self.ctx.store.tasks(self.ctx.run_id):
-            if task.issue == number:
-                return task
-        raise KeyError(number)
+        return self.ctx.store.task(self.ctx.run_id, number)
 
     def _record(self, number: IssueNumber, status: str, *, kind: str, **fields: object) -> None:
         if status in (FAILED, BLOCKED, INTERRUPTED):

@@ -347,6 +347,12 @@ class Store:
         rows = self._select("SELECT * FROM tasks WHERE run_id = ? ORDER BY issue", (run_id,))
         return [_task(r) for r in rows]
 
+    def task(self, run_id: RunId, issue: IssueNumber) -> TaskRecord:
+        rows = self._select("SELECT * FROM tasks WHERE run_id = ? AND issue = ?", (run_id, issue))
+        if not rows:
+            raise KeyError(f"run {run_id} has no issue #{issue}")
+        return _task(rows[0])
+
     def tasks_for_branch(self, branch: str) -> list[TaskRecord]:
         rows = self._select("SELECT * FROM tasks WHERE branch = ? ORDER BY rowid", (branch,))
         return [_task(r) for r in rows]
