@@ -205,3 +205,51 @@ def _run_in_pty(argv: list[str], cwd: Path, env: dict[str, str]) -> str:
     os.close(leader)
     assert child.returncode == 0
     return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def test_agent_that_breaks_its_worktree_costs_an_attempt_not_the_run(project: Project) -> None:
+    project.add_issue(1, "Vandal")
+    project.commit("issue")
+    vandal = project.agent(
+        "vandal",
+        """
+        import os, pathlib, shutil
+        worktree = pathlib.Path(os.environ["ISSUEWAVE_WORKTREE"])
+        if os.environ["ISSUEWAVE_ATTEMPT"] == "1":
+            shutil.rmtree(worktree)  # removes its own folder, .git file included
+        else:
+            (worktree / "fixed.txt").write_text("second try")
+        """,
+    )
+    done = project.cli("run", "--agent-cmd", vandal)
+    assert done.returncode == 0, done.stderr
+    assert issues_state(project)[1]["attempts"] == 2
+    assert git(project.root, "show", "feature/issue-1:fixed.txt") == "second try"
+
+
+def test_agent_leaving_a_git_lock_fails_its_attempt_with_the_reason(project: Project) -> None:
+    project.add_issue(1, "Locker")
+    project.commit("issue")
+    locker = project.agent(
+        "locker",
+        """
+        import pathlib, subprocess
+        pathlib.Path("x.txt").write_text("x")
+        git_dir = subprocess.run(["git", "rev-parse", "--git-dir"], capture_output=True,
+                                 text=True, check=True).stdout.strip()
+        pathlib.Path(git_dir, "index.lock").write_text("")
+        """,
+    )
+    done = project.cli("run", "--agent-cmd", locker, "--max-attempts", "1")
+    assert done.returncode == 1
+    reason = str(issues_state(project)[1]["reason"])
+    assert "could not be checked" in reason and "index.lock" in reason
+
+
+def test_missing_base_branch_is_a_clear_precheck(project: Project) -> None:
+    project.add_issue(1, "Anything")
+    project.commit("issue")
+    done = project.cli("run", "--base", "release-9")
+    assert done.returncode == 1
+    assert "the base branch 'release-9' does not exist" in done.stderr
+    assert git(project.root, "branch", "--list", "feature/*") == ""

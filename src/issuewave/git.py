@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -185,9 +186,25 @@ def _field(line: str) -> tuple[str, str]:
     return key, value
 
 
+MINIMUM_GIT = (2, 38)  # merge-tree --write-tree: merging dependencies without a checkout
+
+
+def check_git_version(git: Git) -> None:
+    text = git.run("--version").stdout
+    found = tuple(int(part) for part in re.findall(r"\d+", text)[:2])
+    if found < MINIMUM_GIT:
+        raise PrecheckError(
+            f"issuewave needs git 2.38 or newer; this is {text.strip()}",
+            hint="upgrade git (merge-tree --write-tree is needed to merge dependencies)",
+        )
+
+
 def open_repository(path: Path) -> Git:
     """The main checkout that contains `path`, after the checks every command needs."""
+    if not path.is_dir():
+        raise PrecheckError(f"{path} is not a folder")
     git = Git(path)
+    check_git_version(git)
     probe = git.run("rev-parse", "--is-bare-repository", check=False)
     if probe.returncode != 0:
         raise PrecheckError(

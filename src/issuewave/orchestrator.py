@@ -17,6 +17,7 @@ from pathlib import Path
 from issuewave import proc, verify
 from issuewave.agents.base import Agent, AttemptContext
 from issuewave.config import Config
+from issuewave.errors import IssuewaveError
 from issuewave.forges.base import Forge, PullRequestDraft
 from issuewave.git import Git
 from issuewave.issues import Issue
@@ -173,6 +174,11 @@ class Orchestrator:
     async def _attempt(
         self, number: IssueNumber, worktree: Worktree, feedback: str | None
     ) -> verify.Verdict:
+        if not worktree.path.is_dir():  # a previous attempt removed its own folder
+            async with self._workspace_lock:
+                await asyncio.to_thread(
+                    reopen_worktree, self.ctx.git, worktree.path, worktree.branch, worktree.base
+                )
         attempt = self._start_attempt(number)
         retry_note = f"retrying after: {feedback.splitlines()[0]}" if feedback else ""
         self.view.update(number, RUNNING, attempt=attempt.number, note=retry_note)
@@ -291,7 +297,10 @@ class Orchestrator:
         before: verify.CheckoutSnapshot,
     ) -> verify.Verdict:
         log_dir = Path(attempt.log_dir)
-        verdict = await asyncio.to_thread(self._verify_git, ctx, outcome, before, log_dir)
+        try:
+            verdict = await asyncio.to_thread(self._verify_git, ctx, outcome, before, log_dir)
+        except IssuewaveError as exc:  # e.g. the agent left a lock file or broke its worktree
+            return verify.Verdict(False, f"the worktree could not be checked: {exc}")
         if not verdict.ok:
             return verdict
         verdict = await self._run_tests(ctx, attempt, log_dir)

@@ -84,7 +84,7 @@ def create_worktree(git: Git, path: Path, branch: BranchName, start: CommitSha) 
 
 def reopen_worktree(git: Git, path: Path, branch: BranchName, base: CommitSha) -> Worktree:
     """Resume on a branch that already holds this run's work; recreate a removed folder."""
-    checked_out = registered_worktree(git, path)
+    checked_out = registered_worktree(git, path) if path.is_dir() else False
     if checked_out is False:
         git.worktree_prune()
         git.worktree_add(path, branch)

@@ -52,7 +52,7 @@ def run(
         _say(f"nothing to do: no open issues in {project.config.issues_dir}")
         return 0
     base_branch = BranchName(project.config.base or project.git.default_branch())
-    base_commit = project.git.must_rev(f"refs/heads/{base_branch}")
+    base_commit = _base_commit(project.git, base_branch)
     agent = checked_agent(project)
     test_argv = checked_test_command(project)
     _note_dirty_checkout(project.git, base_branch, base_commit)
@@ -94,6 +94,16 @@ def checked_test_command(project: Project) -> tuple[str, ...]:
             hint="install it or fix test_cmd (it runs in each worktree, without a shell)",
         )
     return (program, *argv[1:]) if "/" in argv[0] else argv
+
+
+def _base_commit(git: Git, base: str) -> CommitSha:
+    commit = git.rev(f"refs/heads/{base}") or git.rev(base)
+    if commit is None:
+        raise PrecheckError(
+            f"the base branch {base!r} does not exist",
+            hint="create it, or name another with --base (or `base` in .issuewave.toml)",
+        )
+    return commit
 
 
 def _note_dirty_checkout(git: Git, base_branch: str, base_commit: CommitSha) -> None:
