@@ -44,6 +44,17 @@ ENV_ALLOWLIST = frozenset(
 
 
 @dataclass(frozen=True)
+class AgentSettings:
+    """What the user chose for the agent: model, extra arguments, permission mode."""
+
+    model: str | None = None
+    extra_args: tuple[str, ...] = ()
+    # False: the CLI's mode that lets the agent edit files and run commands in its worktree
+    # without asking; True: the CLI's approve-everything mode (documented per agent).
+    full_auto: bool = False
+
+
+@dataclass(frozen=True)
 class AttemptContext:
     """Everything an adapter may put into an invocation."""
 
@@ -54,6 +65,17 @@ class AttemptContext:
     base: CommitSha
     prompt_file: Path
     feedback_file: Path | None
+    # The attempt's unique tag: adapters that can name a session up front derive its id from it.
+    tag: str = ""
+    # The session of the previous attempt, to resume on a retry where the CLI supports it.
+    resume_session: str | None = None
+    # On a retry: the short prompt for a resumed session (the feedback), the full one otherwise.
+    retry_prompt: str | None = None
+    settings: AgentSettings = field(default_factory=AgentSettings)
+
+    @property
+    def prompt(self) -> str:
+        return self.prompt_file.read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -64,17 +86,51 @@ class Invocation:
 
 
 @dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float | None = None  # None where the CLI reports no cost
+
+    def __add__(self, other: Usage) -> Usage:
+        cost = None
+        if self.cost_usd is not None or other.cost_usd is not None:
+            cost = (self.cost_usd or 0.0) + (other.cost_usd or 0.0)
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cached_tokens + other.cached_tokens,
+            cost,
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True)
 class AgentReport:
-    """What the agent said about its own work: a claim, which verification then checks."""
+    """What the agent said about its own work: a claim, which verification then checks.
+
+    `succeeded` comes from the output's own error fields where the CLI has them, not only from
+    the exit code: some CLIs exit 0 after an error, some exit 1 after recovering.
+    """
 
     succeeded: bool
     final_message: str = ""
     session_id: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    error: str | None = None
 
 
 class Agent(Protocol):
     @property
     def name(self) -> str: ...
+
+    @property
+    def credentials(self) -> tuple[str, ...]:
+        """Environment variables the agent's CLI reads its credentials from (passed through)."""
+        ...
 
     def program(self) -> str:
         """The executable that must exist before a run starts."""

@@ -16,6 +16,7 @@ class CommandAgent:
 
     template: tuple[str, ...]
     name: str = "command"
+    credentials: tuple[str, ...] = ()
 
     @classmethod
     def from_command_line(cls, agent_cmd: str) -> CommandAgent:

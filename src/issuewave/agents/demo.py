@@ -14,6 +14,7 @@ from issuewave.agents.base import AgentReport, AttemptContext, Invocation, issue
 @dataclass(frozen=True)
 class DemoAgent:
     name: str = "demo"
+    credentials: tuple[str, ...] = ()
 
     def program(self) -> str:
         return sys.executable
