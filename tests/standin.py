@@ -76,7 +76,7 @@ def install(tmp: Path, name: str, steps: Sequence[Step]) -> StandIn:
                 {"stdout": s.stdout, "exit": s.exit, "stderr": s.stderr, "files": s.files or {}}
                 for s in steps
             ]
-        )  # fmt: skip
+        )
     )
     state = tmp / f"{name}.calls.json"
     executable = bin_dir / name
