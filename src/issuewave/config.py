@@ -41,6 +41,19 @@ class Config(BaseModel):
     commit: str = "feat: {title} (#{number})"
     # Variable names passed to agents and test commands beyond the built-in allowlist.
     pass_env: tuple[str, ...] = ()
+    model: str | None = None  # the agent CLI's model flag, where it has one
+    agent_args: tuple[str, ...] = ()  # appended to the agent's command line
+    full_auto: bool = False  # the CLI's approve-everything mode instead of its safe default
+    # Budgets, per issue and per run; cost counts only where the CLI reports it.
+    max_cost: float | None = Field(default=None, gt=0)
+    max_tokens: int | None = Field(default=None, gt=0)
+    max_run_cost: float | None = Field(default=None, gt=0)
+    max_run_tokens: int | None = Field(default=None, gt=0)
+
+    @field_validator("max_cost", "max_run_cost", mode="before")
+    @classmethod
+    def _money(cls, value: object) -> object:
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -49,7 +62,7 @@ class Config(BaseModel):
             return parse_duration(value)
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
-    @field_validator("pass_env", mode="before")
+    @field_validator("pass_env", "agent_args", mode="before")
     @classmethod
     def _tuple_of_names(cls, value: object) -> object:
         return tuple(value) if isinstance(value, list) else value

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from issuewave import proc, verify
-from issuewave.agents.base import Agent, AttemptContext
+from issuewave import budget, proc, verify
+from issuewave.agents.base import Agent, AgentReport, AgentSettings, AttemptContext
 from issuewave.config import Config
 from issuewave.errors import IssuewaveError
 from issuewave.forges.base import Forge, PullRequestDraft
@@ -24,7 +25,7 @@ from issuewave.issues import Issue
 from issuewave.naming import commit_message, one_line
 from issuewave.plan import Plan
 from issuewave.progress import View
-from issuewave.prompt import PromptInputs, build_prompt
+from issuewave.prompt import PromptInputs, build_prompt, build_retry_prompt
 from issuewave.scheduler import Outcome, schedule
 from issuewave.store import (
     BLOCKED,
@@ -49,6 +50,8 @@ from issuewave.workspace import (
 )
 
 log = logging.getLogger("issuewave.run")
+MAX_AGENT_OUTPUT = 64 * 1024 * 1024  # structured output beyond this is not parsed
+FINAL_MESSAGE_KEPT = 4000
 VERIFIED = "verified"  # an attempt that passed verification; its PR may not exist yet
 
 
@@ -81,6 +84,7 @@ class Orchestrator:
         self.view = view
         # git worktree add/prune and branch creation share files under .git: one at a time.
         self._workspace_lock = asyncio.Lock()
+        self._budget_announced = False
 
     async def run(self) -> Outcome:
         tasks = {t.issue: t for t in self.ctx.store.tasks(self.ctx.run_id)}
@@ -93,7 +97,22 @@ class Orchestrator:
             run_one=self._run_issue,
             done=done,
             on_blocked=self._block,
+            may_start=self._run_budget_left,
         )
+
+    # --- budgets ----------------------------------------------------------------------------
+    def _run_budget_left(self) -> bool:
+        spent = budget.spent(self.ctx.store.attempts(self.ctx.run_id))
+        over = budget.exceeded(spent, self.ctx.config.max_run_cost, self.ctx.config.max_run_tokens)
+        if over and not self._budget_announced:
+            self._budget_announced = True
+            self.ctx.store.log_event(self.ctx.run_id, None, "run_budget_spent", detail=over)
+            log.warning("run budget spent (%s): no new issues are started", over)
+        return over is None
+
+    def _issue_budget_spent(self, number: IssueNumber) -> str | None:
+        spent = budget.spent(self.ctx.store.attempts(self.ctx.run_id, number))
+        return budget.exceeded(spent, self.ctx.config.max_cost, self.ctx.config.max_tokens)
 
     # --- one issue --------------------------------------------------------------------------
     async def _run_issue(self, number: IssueNumber) -> bool:
@@ -125,6 +144,10 @@ class Orchestrator:
         feedback = self._last_feedback(number)
         verdict = verify.Verdict(False, "no attempt ran")
         while self._failed_attempts(number) < self.ctx.config.max_attempts:
+            over = self._issue_budget_spent(number)
+            if over:
+                verdict = verify.Verdict(False, f"{verdict.reason}; issue budget spent ({over})")
+                break
             verdict = await self._attempt(number, worktree, feedback)
             if verdict.ok:
                 return await self._publish(number, worktree)
@@ -185,9 +208,9 @@ class Orchestrator:
         log_dir = Path(attempt.log_dir)
         ctx = self._attempt_context(number, attempt, worktree, feedback, log_dir)
         before = await asyncio.to_thread(verify.snapshot, self.ctx.git, self.ctx.base_branch)
-        outcome = await self._run_agent(ctx, attempt, log_dir)
+        outcome, report = await self._run_agent(ctx, attempt, log_dir)
         self.view.update(number, "verifying", attempt=attempt.number)
-        verdict = await self._verify(ctx, attempt, outcome, before)
+        verdict = await self._verify(ctx, attempt, outcome, report, before)
         status = VERIFIED if verdict.ok else FAILED
         self.ctx.store.update_attempt(
             attempt,
@@ -239,6 +262,7 @@ class Orchestrator:
             feedback_file.write_text(feedback, encoding="utf-8")
         prompt_file = log_dir / "prompt.md"
         prompt_file.write_text(self._prompt(issue, worktree, feedback), encoding="utf-8")
+        test_cmd = proc.quote(self.ctx.test_argv)
         return AttemptContext(
             issue,
             attempt.number,
@@ -247,7 +271,21 @@ class Orchestrator:
             worktree.base,
             prompt_file,
             feedback_file,
+            tag=attempt.tag,
+            resume_session=self._last_session(number) if feedback else None,
+            retry_prompt=build_retry_prompt(issue, feedback, test_cmd) if feedback else None,
+            settings=AgentSettings(
+                self.ctx.config.model, self.ctx.config.agent_args, self.ctx.config.full_auto
+            ),
         )
+
+    def _credentials(self) -> dict[str, str]:
+        """The agent's own credential variables: the agent gets them, the test command does not."""
+        return {k: os.environ[k] for k in self.ctx.agent.credentials if k in os.environ}
+
+    def _last_session(self, number: IssueNumber) -> str | None:
+        sessions = [a.session_id for a in self.ctx.store.attempts(self.ctx.run_id, number)]
+        return next((s for s in reversed(sessions) if s), None)
 
     def _prompt(self, issue: Issue, worktree: Worktree, feedback: str | None) -> str:
         deps = [self.ctx.plan.issues[d] for d in self.ctx.plan.deps.get(issue.number, ())]
@@ -267,26 +305,34 @@ class Orchestrator:
 
     async def _run_agent(
         self, ctx: AttemptContext, attempt: AttemptRecord, log_dir: Path
-    ) -> proc.Outcome:
+    ) -> tuple[proc.Outcome, AgentReport]:
         invocation = self.ctx.agent.invocation(ctx)
         outcome = await proc.supervise(
             invocation.argv,
             cwd=ctx.worktree,
-            env={**self.ctx.env, **invocation.env},
+            env={**self.ctx.env, **self._credentials(), **invocation.env},
             timeout=self.ctx.config.timeout,
             stdout_path=log_dir / "agent.out",
             stderr_path=log_dir / "agent.err",
             tag=attempt.tag,
             stdin_path=invocation.stdin_file,
         )
+        output = proc.head(log_dir / "agent.out", max_bytes=MAX_AGENT_OUTPUT)
+        report = self.ctx.agent.read_output(output, outcome.returncode)
         self.ctx.store.update_attempt(
             attempt,
             "agent_exited",
             exit_code=outcome.returncode,
             timed_out=int(outcome.timed_out),
             agent_finished_at=time.time(),
+            session_id=report.session_id,
+            input_tokens=report.usage.input_tokens,
+            output_tokens=report.usage.output_tokens,
+            cached_tokens=report.usage.cached_tokens,
+            cost_usd=report.usage.cost_usd,
+            final_message=report.final_message[:FINAL_MESSAGE_KEPT],
         )
-        return outcome
+        return outcome, report
 
     # --- verification -----------------------------------------------------------------------
     async def _verify(
@@ -294,11 +340,14 @@ class Orchestrator:
         ctx: AttemptContext,
         attempt: AttemptRecord,
         outcome: proc.Outcome,
+        report: AgentReport,
         before: verify.CheckoutSnapshot,
     ) -> verify.Verdict:
         log_dir = Path(attempt.log_dir)
         try:
-            verdict = await asyncio.to_thread(self._verify_git, ctx, outcome, before, log_dir)
+            verdict = await asyncio.to_thread(
+                self._verify_git, ctx, outcome, report, before, log_dir
+            )
         except IssuewaveError as exc:  # e.g. the agent left a lock file or broke its worktree
             return verify.Verdict(False, f"the worktree could not be checked: {exc}")
         if not verdict.ok:
@@ -315,12 +364,13 @@ class Orchestrator:
         self,
         ctx: AttemptContext,
         outcome: proc.Outcome,
+        report: AgentReport,
         before: verify.CheckoutSnapshot,
         log_dir: Path,
     ) -> verify.Verdict:
         worktree = self.ctx.git.at(ctx.worktree)
         checks: list[Callable[[], verify.Verdict]] = [
-            lambda: _agent_exit(outcome, log_dir, self.ctx.config.timeout),
+            lambda: _agent_exit(outcome, report, log_dir, self.ctx.config.timeout),
             lambda: verify.checkout_untouched(self.ctx.git, before),
             lambda: verify.still_on_branch(worktree, ctx.branch),
         ]
@@ -419,14 +469,20 @@ class Orchestrator:
         return f"{failed[-1].reason}\n\n{tests}".strip()
 
 
-def _agent_exit(outcome: proc.Outcome, log_dir: Path, timeout: float) -> verify.Verdict:
+def _agent_exit(
+    outcome: proc.Outcome, report: AgentReport, log_dir: Path, timeout: float
+) -> verify.Verdict:
+    """The agent's own verdict, read from its output where the CLI reports one."""
     if outcome.timed_out:
         return verify.Verdict(False, f"the agent timed out after {timeout:g} s and was killed")
-    if outcome.returncode != 0:
-        errors = verify.read_tail(log_dir / "agent.err") or verify.read_tail(log_dir / "agent.out")
-        reason = f"the agent exited with status {outcome.returncode}"
-        return verify.Verdict(False, reason, errors)
-    return verify.Verdict(True)
+    if report.succeeded:
+        return verify.Verdict(True)
+    errors = verify.read_tail(log_dir / "agent.err") or verify.read_tail(log_dir / "agent.out")
+    if report.error:
+        return verify.Verdict(
+            False, f"the agent reported an error: {one_line(report.error)}", errors
+        )
+    return verify.Verdict(False, f"the agent exited with status {outcome.returncode}", errors)
 
 
 def _feedback_text(verdict: verify.Verdict) -> str:

@@ -224,6 +224,14 @@ def _pids_with_environ(needle: bytes) -> list[int]:
     return found
 
 
+def head(path: Path, max_bytes: int) -> str:
+    """The start of a file, at most max_bytes, decoded leniently."""
+    if not path.exists():
+        return ""
+    with path.open("rb") as handle:
+        return handle.read(max_bytes).decode("utf-8", errors="replace")
+
+
 def tail(path: Path, lines: int = 60, max_bytes: int = 64_000) -> str:
     """The end of a log file, read without loading a huge file whole."""
     if not path.exists():

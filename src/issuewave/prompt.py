@@ -78,6 +78,14 @@ def _definition_of_done(p: PromptInputs) -> str:
     )
 
 
+def build_retry_prompt(issue: Issue, feedback: str, test_cmd: str) -> str:
+    """For a resumed session: the agent has the issue already; it needs what went wrong."""
+    return (
+        f"Your work on issue #{issue.number} was not accepted yet. `{test_cmd}` must pass in "
+        "the worktree, and the branch must hold the change.\n\n" + _feedback(feedback) + "\n"
+    )
+
+
 def _feedback(feedback: str) -> str:
     fence = fence_for(feedback)
     return (

@@ -95,6 +95,15 @@ _MIGRATIONS: tuple[str, ...] = (
         updated_at REAL NOT NULL
     );
     """,
+    # 2: what the agent CLIs report about each attempt.
+    """
+    ALTER TABLE attempts ADD COLUMN session_id TEXT;
+    ALTER TABLE attempts ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE attempts ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE attempts ADD COLUMN cached_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE attempts ADD COLUMN cost_usd REAL;
+    ALTER TABLE attempts ADD COLUMN final_message TEXT;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 # Task states. `succeeded` means verified *and* its PR record exists.
@@ -161,6 +170,12 @@ class AttemptRecord:
     timed_out: bool
     reason: str | None
     log_dir: str
+    session_id: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float | None = None
+    final_message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -546,6 +561,12 @@ def _attempt(r: sqlite3.Row) -> AttemptRecord:
         bool(r["timed_out"]),
         r["reason"],
         r["log_dir"],
+        r["session_id"],
+        r["input_tokens"],
+        r["output_tokens"],
+        r["cached_tokens"],
+        r["cost_usd"],
+        r["final_message"],
     )
 
 

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from issuewave import budget
+from issuewave.agents.base import Usage
 from issuewave.plan import critical_path_of
 from issuewave.store import (
     BLOCKED,
@@ -41,6 +43,11 @@ class IssueFigures:
     started_at: float | None
     finished_at: float | None
     reason: str | None
+    agent: str | None
+    tokens: dict[str, int]
+    cost_usd: float | None  # None where the agent CLI reports no cost
+    session_id: str | None
+    final_message: str | None
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,8 @@ class RunFigures:
     lower_bound_s: float
     makespan_to_lower_bound: float | None
     prs_in_dependency_order: bool
+    tokens: dict[str, int]
+    cost_usd: float | None
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,8 @@ def _issue(
 ) -> IssueFigures:
     own = [a for a in attempts if a.issue == task.issue]
     pr = prs.get(task.branch)
+    used = budget.spent(own)
+    last = own[-1] if own else None
     return IssueFigures(
         task.issue,
         task.title,
@@ -127,7 +138,20 @@ def _issue(
         task.started_at,
         task.finished_at,
         task.reason,
+        last.agent if last else None,
+        _tokens(used),
+        _cost(used),
+        next((a.session_id for a in reversed(own) if a.session_id), None),
+        last.final_message if last else None,
     )
+
+
+def _tokens(used: Usage) -> dict[str, int]:
+    return {"input": used.input_tokens, "output": used.output_tokens, "cached": used.cached_tokens}
+
+
+def _cost(used: Usage) -> float | None:
+    return None if used.cost_usd is None else round(used.cost_usd, 6)
 
 
 def _attempt_time(attempt: AttemptRecord) -> float:
@@ -174,6 +198,8 @@ def _run(
         round(lower, 3),
         _ratio(makespan, lower),
         _in_order(tasks, prs),
+        _tokens(budget.spent(attempts)),
+        _cost(budget.spent(attempts)),
     )
 
 
