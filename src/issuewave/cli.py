@@ -208,6 +208,20 @@ def demo(
     _dispatch(command, directory=directory, jobs=jobs, plain=plain)
 
 
+@app.command()
+def agents(as_json: Json = False) -> None:
+    """Which agent CLIs are installed, credentials present, and the command issuewave runs."""
+    from issuewave.commands.agents import agents as command
+
+    _dispatch(command, cwd=Path.cwd(), as_json=as_json)
+
+
+@app.command("doctor")
+def doctor(as_json: Json = False) -> None:
+    """The same as `issuewave agents`."""
+    agents(as_json=as_json)
+
+
 @app.callback(invoke_without_command=True)
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every command.")] = False,
