@@ -27,20 +27,26 @@ def status(*, cwd: Path, run_id: str | None = None, as_json: bool = False) -> in
         state = "stopped (the orchestrator is gone: `issuewave resume` continues it)"
     out.print(f"run {run.id}: {state}; base {run.base_branch} at {run.base_commit[:12]}")
     table = Table()
-    for column in ("Issue", "Wave", "State", "Attempts", "Time", "Branch", "PR", "Title / reason"):
+    columns = ("Issue", "Wave", "State", "Attempts", "Time", "Agent", "Tokens", "Cost", "PR")
+    for column in (*columns, "Title / reason / agent's last word"):
         table.add_column(column, overflow="fold")
     for i in figures.issues:
         style = STATE_STYLE.get(i.status, "")
         detail = i.title if not i.reason or i.status == "succeeded" else f"{i.title} — {i.reason}"
+        if i.final_message:
+            detail += f" — “{one_line(i.final_message, 80)}”"
+        tokens = i.tokens["input"] + i.tokens["output"]
         table.add_row(
             f"#{i.number}",
             str(i.wave),
             f"[{style}]{i.status}[/]",
             str(i.attempts),
             f"{i.duration_s:.1f}s",
-            i.branch,
+            i.agent or "",
+            f"{tokens:,}" if tokens else "",
+            f"${i.cost_usd:.4f}" if i.cost_usd is not None else "",
             f"#{i.pr}" if i.pr else "",
-            escape(one_line(detail, 120)),
+            escape(one_line(detail, 200)),
         )
     out.print(table)
     return 0

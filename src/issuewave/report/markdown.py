@@ -71,14 +71,22 @@ def _summary(run: RunFigures) -> str:
 
 
 def _issues(issues: Sequence[IssueFigures], run: RunFigures) -> str:
-    lines = ["## Issues", "", "| Issue | Title | Status | Branch | PR | Attempts | Time | Wave |"]
-    lines.append("|---|---|---|---|---|---|---|---|")
+    lines = ["## Issues", ""]
+    lines.append(
+        "| Issue | Title | Status | Branch | PR | Attempts | Time | Wave | Agent | Tokens | Cost |"
+    )
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for i in issues:
         pr = f"#{i.pr}" if i.pr else "—"
         lines.append(
             f"| #{i.number} | {_md(one_line(i.title, 70))} | {STATUS_MARK.get(i.status, i.status)}"
-            f" | `{i.branch}` | {pr} | {i.attempts} | {_dur(i.duration_s)} | {i.wave} |"
+            f" | `{i.branch}` | {pr} | {i.attempts} | {_dur(i.duration_s)} | {i.wave}"
+            f" | {i.agent or '—'} | {_tokens(i.tokens)} | {_money(i.cost_usd)} |"
         )
+    said = [i for i in issues if i.final_message]
+    if said:
+        lines += ["", "What each agent said at the end (its claim; the tests decided):", ""]
+        lines += [f"- #{i.number}: {_md(one_line(i.final_message or '', 200))}" for i in said]
     reasons = [i for i in issues if i.reason and i.status not in (SUCCEEDED, REUSED)]
     if reasons:
         lines += ["", "Why the others did not land:", ""]
@@ -111,6 +119,8 @@ def _metrics(run: RunFigures) -> str:
         ("Lower bound", _dur(run.lower_bound_s), "max(critical path, sum / jobs)"),
         ("Makespan / lower bound", f"{_num(run.makespan_to_lower_bound)}", "1.0 is the best"),
         ("Attempts", str(run.attempts), "retries included"),
+        ("Tokens", _tokens(run.tokens), "input / output (cached), as the agents reported"),
+        ("Cost", _money(run.cost_usd), "where the agent CLI reports it"),
     ]
     if run.downtime_s:
         rows.append(("Time stopped", _dur(run.downtime_s), "between interruption and resume"))
@@ -145,6 +155,16 @@ def _dur(seconds: float) -> str:
     if seconds >= 60:
         return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
     return f"{seconds:.1f} s"
+
+
+def _tokens(tokens: dict[str, int]) -> str:
+    if not any(tokens.values()):
+        return "—"
+    return f"{tokens['input']:,} / {tokens['output']:,} ({tokens['cached']:,})"
+
+
+def _money(value: float | None) -> str:
+    return "—" if value is None else f"${value:.4f}"
 
 
 def _num(value: float | None) -> str:
