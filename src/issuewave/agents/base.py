@@ -172,3 +172,16 @@ def find_program(program: str, cwd: Path) -> str | None:
         candidate = (cwd / program).resolve()
         return str(candidate) if os.access(candidate, os.X_OK) and candidate.is_file() else None
     return shutil.which(program)
+
+
+def model_args(settings: AgentSettings, flag: str) -> tuple[str, ...]:
+    return (flag, settings.model) if settings.model else ()
+
+
+def prompt_input(ctx: AttemptContext) -> Path:
+    """What the CLI reads on stdin: the short feedback prompt when a session resumes."""
+    if not (ctx.resume_session and ctx.retry_prompt):
+        return ctx.prompt_file
+    retry = ctx.prompt_file.with_name(f"{ctx.prompt_file.stem}-retry.md")
+    retry.write_text(ctx.retry_prompt, encoding="utf-8")
+    return retry

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from issuewave.agents.amp import AmpAgent
 from issuewave.agents.base import Agent
+from issuewave.agents.claude import ClaudeAgent
+from issuewave.agents.codex import CodexAgent
 from issuewave.agents.command import CommandAgent
+from issuewave.agents.cursor import CursorAgent
 from issuewave.agents.demo import DemoAgent
+from issuewave.agents.gemini import GeminiAgent
+from issuewave.agents.opencode import OpencodeAgent
 from issuewave.config import Config
 from issuewave.errors import InputError
 
 AGENTS: dict[str, Callable[[Config], Agent]] = {
+    "claude": lambda config: ClaudeAgent(),
+    "codex": lambda config: CodexAgent(),
+    "amp": lambda config: AmpAgent(),
+    "gemini": lambda config: GeminiAgent(),
+    "opencode": lambda config: OpencodeAgent(),
+    "cursor": lambda config: CursorAgent(),
     "command": lambda config: CommandAgent.from_command_line(_require_cmd(config)),
     "demo": lambda config: DemoAgent(),
 }

@@ -1,0 +1,143 @@
+"""`codex`: the OpenAI Codex CLI, run headless as `codex exec --json`.
+
+Flags and format from the Codex docs, `docs/exec.md` in openai/codex ("Non-interactive mode"),
+with field names checked against `codex-rs/exec/src/exec_events.rs` and `cli.rs`. Stdout is JSON
+Lines, one event per line:
+
+- `thread.started` {thread_id}: the session id, which `codex exec resume <id>` continues;
+- `turn.started`, `item.started` / `item.updated` / `item.completed` {item: {id, type, ...}},
+  where an `agent_message` item carries the reply in `text`;
+- `turn.completed` {usage: {input_tokens, cached_input_tokens, output_tokens}};
+- `turn.failed` {error: {message}} and `error` {message}.
+
+Codex reports no cost. The prompt goes through stdin (`-`), so a long one never meets argv limits.
+
+Credentials: `CODEX_API_KEY` (documented for `codex exec`) or `OPENAI_API_KEY`; a ChatGPT login is
+kept in `$CODEX_HOME/auth.json` (default `~/.codex/auth.json`), found through HOME.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from issuewave.agents.base import (
+    AgentReport,
+    AgentSettings,
+    AttemptContext,
+    Invocation,
+    Usage,
+    issue_variables,
+    prompt_input,
+)
+from issuewave.agents.output import get_dict, get_int, get_str, json_lines
+
+
+@dataclass(frozen=True)
+class CodexAgent:
+    name: str = "codex"
+    credentials: tuple[str, ...] = ("CODEX_API_KEY", "OPENAI_API_KEY", "CODEX_HOME")
+
+    PROGRAM: ClassVar[str] = "codex"
+    HEADLESS: ClassVar[tuple[str, ...]] = ("exec", "--json")
+    # `codex exec` never asks for approval; its default sandbox is read-only. workspace-write lets
+    # the agent edit and run commands inside the worktree, without network. (`--full-auto` meant
+    # the same and is deprecated in newer releases in favour of this flag.)
+    SANDBOXED: ClassVar[tuple[str, ...]] = ("--sandbox", "workspace-write")
+    UNSANDBOXED: ClassVar[tuple[str, ...]] = ("--dangerously-bypass-approvals-and-sandbox",)
+    RESUME: ClassVar[str] = "resume"
+    PROMPT_FROM_STDIN: ClassVar[str] = "-"
+
+    def program(self) -> str:
+        return self.PROGRAM
+
+    def invocation(self, ctx: AttemptContext) -> Invocation:
+        # Options go before `resume`: the docs pass them to `exec`, and `resume` inherits them.
+        argv = (
+            self.PROGRAM,
+            *self.HEADLESS,
+            "--cd",
+            str(ctx.worktree),
+            *self._permissions(ctx.settings),
+            *self._model(ctx.settings),
+            *ctx.settings.extra_args,
+            *self._resume(ctx),
+            self.PROMPT_FROM_STDIN,
+        )
+        return Invocation(argv, issue_variables(ctx), prompt_input(ctx))
+
+    def read_output(self, stdout: str, exit_code: int | None) -> AgentReport:
+        thread = _Thread()
+        for event in json_lines(stdout, self.name):
+            thread.read(event)
+        return thread.report(exit_code)
+
+    def _permissions(self, settings: AgentSettings) -> tuple[str, ...]:
+        return self.UNSANDBOXED if settings.full_auto else self.SANDBOXED
+
+    def _model(self, settings: AgentSettings) -> tuple[str, ...]:
+        return ("--model", settings.model) if settings.model else ()
+
+    def _resume(self, ctx: AttemptContext) -> tuple[str, ...]:
+        return (self.RESUME, ctx.resume_session) if ctx.resume_session else ()
+
+
+@dataclass
+class _Thread:
+    """What the events of one `codex exec` run said, read in order."""
+
+    session_id: str | None = None
+    final_message: str = ""
+    usage: Usage = field(default_factory=Usage)
+    completed: bool = False
+    error: str | None = None
+
+    def read(self, event: Mapping[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "thread.started":
+            self.session_id = get_str(event, "thread_id") or self.session_id
+        elif kind == "item.completed":
+            self._item(get_dict(event, "item"))
+        elif kind == "turn.completed":
+            self._completed(get_dict(event, "usage"))
+        elif kind == "turn.failed":
+            self._failed(get_str(get_dict(event, "error"), "message") or "turn failed")
+        elif kind == "error":
+            self._failed(get_str(event, "message") or "error")
+
+    def report(self, exit_code: int | None) -> AgentReport:
+        error = self.error
+        if not self.completed and error is None:
+            error = f"codex {_ended(exit_code)} without a turn.completed event"
+        succeeded = self.completed and self.error is None
+        return AgentReport(succeeded, self.final_message, self.session_id, self.usage, error)
+
+    def _item(self, item: Mapping[str, Any]) -> None:
+        if item.get("type") == "agent_message":
+            self.final_message = get_str(item, "text") or self.final_message
+
+    def _completed(self, usage: Mapping[str, Any]) -> None:
+        # A turn that completes after an error event recovered from it (a retried request).
+        self.completed, self.error = True, None
+        # The last turn's figures: one turn per `codex exec`, and newer releases report the
+        # thread's running total here, which summing would count twice.
+        self.usage = _usage(usage)
+
+    def _failed(self, message: str) -> None:
+        self.completed, self.error = False, message
+
+
+def _usage(usage: Mapping[str, Any]) -> Usage:
+    # OpenAI counts cached input inside input_tokens; issuewave keeps cache reads apart (as the
+    # other adapters do), so the token budget counts the input read afresh.
+    cached = get_int(usage, "cached_input_tokens")
+    return Usage(
+        input_tokens=max(get_int(usage, "input_tokens") - cached, 0),
+        output_tokens=get_int(usage, "output_tokens"),
+        cached_tokens=cached,
+    )
+
+
+def _ended(exit_code: int | None) -> str:
+    return "was stopped" if exit_code is None else f"exited {exit_code}"
