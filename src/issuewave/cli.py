@@ -29,7 +29,14 @@ Forge = Annotated[str | None, typer.Option(help="Where issues come from: local."
 IssuesDir = Annotated[str | None, typer.Option(help="Folder of issue files (local forge).")]
 Base = Annotated[str | None, typer.Option(help="Base branch [default: the default branch].")]
 Jobs = Annotated[int | None, typer.Option("--jobs", "-j", help="Agents at once.")]
-AgentName = Annotated[str | None, typer.Option("--agent", help="Agent adapter: command, demo.")]
+AgentName = Annotated[
+    str | None,
+    typer.Option(
+        "--agent",
+        help="claude, codex, amp, gemini, opencode, cursor, aider, goose, "
+        "copilot, command or demo.",
+    ),
+]
 AgentCmd = Annotated[str | None, typer.Option(help="argv template for the command agent.")]
 TestCmd = Annotated[str | None, typer.Option(help="The project's test command.")]
 Timeout = Annotated[str | None, typer.Option(help="Per attempt: seconds, or 30m, 2h.")]
@@ -45,12 +52,24 @@ Plain = Annotated[bool, typer.Option(help="Line-per-event progress instead of th
 IgnoreMissing = Annotated[
     bool, typer.Option(help="Plan even when an issue depends on one that does not exist.")
 ]
+Model = Annotated[str | None, typer.Option(help="The agent CLI's model.")]
+AgentArgs = Annotated[
+    list[str] | None, typer.Option(help="Extra argument for the agent CLI (repeatable).")
+]
+FullAuto = Annotated[
+    bool | None, typer.Option("--full-auto/--safe", help="The agent's approve-everything mode.")
+]
+MaxCost = Annotated[float | None, typer.Option(help="USD per issue, where the CLI reports cost.")]
+MaxTokens = Annotated[int | None, typer.Option(help="Tokens per issue.")]
+MaxRunCost = Annotated[float | None, typer.Option(help="USD for the whole run.")]
+MaxRunTokens = Annotated[int | None, typer.Option(help="Tokens for the whole run.")]
 RunIdOption = Annotated[str | None, typer.Option("--run", help="A run id [default: the latest].")]
 
 
 def _overrides(**given: Any) -> dict[str, Any]:
-    if given.get("pass_env") is not None:
-        given["pass_env"] = tuple(given["pass_env"])
+    for key in ("pass_env", "agent_args"):
+        if given.get(key) is not None:
+            given[key] = tuple(given[key])
     return given
 
 
@@ -103,6 +122,13 @@ def run(
     branch: BranchPattern = None,
     commit: CommitPattern = None,
     pass_env: PassEnv = None,
+    model: Model = None,
+    agent_args: AgentArgs = None,
+    full_auto: FullAuto = None,
+    max_cost: MaxCost = None,
+    max_tokens: MaxTokens = None,
+    max_run_cost: MaxRunCost = None,
+    max_run_tokens: MaxRunTokens = None,
 ) -> None:
     """Work through the open issues: worktrees, agents, verification, PR records, in order."""
     from issuewave.commands.run import run as command
@@ -121,6 +147,13 @@ def run(
         branch=branch,
         commit=commit,
         pass_env=pass_env,
+        model=model,
+        agent_args=agent_args,
+        full_auto=full_auto,
+        max_cost=max_cost,
+        max_tokens=max_tokens,
+        max_run_cost=max_run_cost,
+        max_run_tokens=max_run_tokens,
     )
     _dispatch(
         command,
@@ -142,10 +175,16 @@ def resume(
     ] = False,
     as_json: Json = False,
     plain: Plain = False,
+    max_cost: MaxCost = None,
+    max_tokens: MaxTokens = None,
+    max_run_cost: MaxRunCost = None,
+    max_run_tokens: MaxRunTokens = None,
 ) -> None:
     """Continue an interrupted run without redoing or duplicating anything."""
     from issuewave.commands.resume import resume as command
 
+    budgets = _overrides(max_cost=max_cost, max_tokens=max_tokens, max_run_cost=max_run_cost,
+                         max_run_tokens=max_run_tokens)  # fmt: skip
     _dispatch(
         command,
         cwd=Path.cwd(),
@@ -153,6 +192,7 @@ def resume(
         retry_failed=retry_failed,
         as_json=as_json,
         plain=plain,
+        budgets=budgets,
     )
 
 

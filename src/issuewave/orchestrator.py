@@ -527,6 +527,11 @@ def describe_outcome(outcome: Outcome) -> str:
         parts.append(f"{len(outcome.failed)} failed ({_issues(outcome.failed)})")
     if outcome.blocked:
         parts.append(f"{len(outcome.blocked)} blocked ({_issues(outcome.blocked)})")
+    if outcome.not_started:
+        parts.append(
+            f"{len(outcome.not_started)} not started ({_issues(outcome.not_started)}): the run "
+            "budget is spent; raise max_run_cost / max_run_tokens and `issuewave resume`"
+        )
     return one_line(", ".join(parts), 400)
 
 

@@ -6,7 +6,9 @@ attempt that had passed verification goes straight to its PR record, and no PR r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from issuewave.agents.base import allowed_environment
 from issuewave.commands._shared import pick_run, say
@@ -27,13 +29,14 @@ def resume(
     retry_failed: bool = False,
     as_json: bool = False,
     plain: bool = False,
+    budgets: Mapping[str, Any] | None = None,
 ) -> int:
     opened = open_project(cwd)
     run = pick_run(opened.store, run_id)
     if run.status == "succeeded":
         say(f"run {run.id} already succeeded: nothing to resume")
         return 0
-    project = Project(opened.git, _run_config(run))
+    project = Project(opened.git, _run_config(run, budgets or {}))
     with run_lock(project.store.home, run.id):
         requeued = [int(n) for n in mark_interrupted(project.store, run.id, requeue=True)]
         if retry_failed:
@@ -46,9 +49,11 @@ def resume(
         return execute(ctx, as_json=as_json, plain=plain)
 
 
-def _run_config(run: RunRecord) -> Config:
-    """The run goes on with the settings it started with, not whatever the files say now."""
+def _run_config(run: RunRecord, budgets: Mapping[str, Any]) -> Config:
+    """The run goes on with the settings it started with, not whatever the files say now;
+    only its budgets may be raised for the rest of it."""
     settings = {k: v for k, v in run.config.items() if k in Config.model_fields}
+    settings.update({k: v for k, v in budgets.items() if v is not None})
     return Config.model_validate(settings, strict=False)
 
 
