@@ -58,14 +58,18 @@ def ensure_excluded(git: Git, repo_root: Path, folder: Path) -> None:
         relative = folder.resolve().relative_to(repo_root)
     except ValueError:
         return  # outside the repository: nothing to exclude
+    add_exclude(git, f"/{relative.as_posix()}/", "issuewave worktrees")
+
+
+def add_exclude(git: Git, entry: str, why: str) -> None:
+    """One line in .git/info/exclude, shared by every worktree; added once."""
     exclude = git.common_dir() / "info" / "exclude"
     exclude.parent.mkdir(parents=True, exist_ok=True)
-    entry = f"/{relative.as_posix()}/"
     existing = exclude.read_text().splitlines() if exclude.exists() else []
     if entry not in existing:
         with exclude.open("a") as handle:
             prefix = "" if not existing or exclude.read_text().endswith("\n") else "\n"
-            handle.write(f"{prefix}# issuewave worktrees\n{entry}\n")
+            handle.write(f"{prefix}# {why}\n{entry}\n")
 
 
 def registered_worktree(git: Git, path: Path) -> BranchName | bool | None:

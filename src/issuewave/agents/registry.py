@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from issuewave.agents.aider import AiderAgent
 from issuewave.agents.amp import AmpAgent
 from issuewave.agents.base import Agent
 from issuewave.agents.claude import ClaudeAgent
 from issuewave.agents.codex import CodexAgent
 from issuewave.agents.command import CommandAgent
+from issuewave.agents.copilot import CopilotAgent
 from issuewave.agents.cursor import CursorAgent
 from issuewave.agents.demo import DemoAgent
 from issuewave.agents.gemini import GeminiAgent
+from issuewave.agents.goose import GooseAgent
 from issuewave.agents.opencode import OpencodeAgent
 from issuewave.config import Config
 from issuewave.errors import InputError
@@ -23,6 +26,9 @@ AGENTS: dict[str, Callable[[Config], Agent]] = {
     "gemini": lambda config: GeminiAgent(),
     "opencode": lambda config: OpencodeAgent(),
     "cursor": lambda config: CursorAgent(),
+    "aider": lambda config: AiderAgent(),
+    "goose": lambda config: GooseAgent(),
+    "copilot": lambda config: CopilotAgent(),
     "command": lambda config: CommandAgent.from_command_line(_require_cmd(config)),
     "demo": lambda config: DemoAgent(),
 }

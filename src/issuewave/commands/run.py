@@ -33,7 +33,7 @@ from issuewave.scheduler import Outcome
 from issuewave.store import PENDING, REUSED, SUCCEEDED, RunRecord, TaskRecord, run_lock
 from issuewave.types import BranchName, CommitSha, IssueNumber, RunId
 from issuewave.verify import failed_test_ids
-from issuewave.workspace import ensure_excluded
+from issuewave.workspace import add_exclude, ensure_excluded
 
 
 def run(
@@ -59,6 +59,8 @@ def run(
     run_id = RunId(time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6])
     with run_lock(project.store.home, run_id):
         reused = _check_branches(project, plan, run_id)
+        for pattern in getattr(agent, "scratch_patterns", ()):  # an agent's caches, not work
+            add_exclude(project.git, pattern, f"files the {agent.name} agent leaves behind")
         baseline = _baseline(project, test_argv, base_commit, run_id, allow_failing_baseline)
         _create_run(project, plan, run_id, base_branch, base_commit, reused, baseline)
         ctx = _context(project, plan, run_id, agent, test_argv, base_branch, base_commit, baseline)
