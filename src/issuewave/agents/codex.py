@@ -29,6 +29,7 @@ from issuewave.agents.base import (
     Invocation,
     Usage,
     issue_variables,
+    model_args,
     prompt_input,
 )
 from issuewave.agents.output import get_dict, get_int, get_str, json_lines
@@ -60,7 +61,7 @@ class CodexAgent:
             "--cd",
             str(ctx.worktree),
             *self._permissions(ctx.settings),
-            *self._model(ctx.settings),
+            *model_args(ctx.settings, "--model"),
             *ctx.settings.extra_args,
             *self._resume(ctx),
             self.PROMPT_FROM_STDIN,
@@ -75,9 +76,6 @@ class CodexAgent:
 
     def _permissions(self, settings: AgentSettings) -> tuple[str, ...]:
         return self.UNSANDBOXED if settings.full_auto else self.SANDBOXED
-
-    def _model(self, settings: AgentSettings) -> tuple[str, ...]:
-        return ("--model", settings.model) if settings.model else ()
 
     def _resume(self, ctx: AttemptContext) -> tuple[str, ...]:
         return (self.RESUME, ctx.resume_session) if ctx.resume_session else ()

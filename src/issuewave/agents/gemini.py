@@ -33,11 +33,11 @@ from typing import Any, ClassVar
 
 from issuewave.agents.base import (
     AgentReport,
-    AgentSettings,
     AttemptContext,
     Invocation,
     Usage,
     issue_variables,
+    model_args,
     prompt_input,
 )
 from issuewave.agents.output import get_dict, get_int, get_str, json_lines
@@ -74,7 +74,7 @@ class GeminiAgent:
             *self.HEADLESS,
             "--approval-mode",
             self.APPROVAL_MODE[ctx.settings.full_auto],
-            *self._model(ctx.settings),
+            *model_args(ctx.settings, "--model"),
             *ctx.settings.extra_args,
             *self._resume(ctx),
         )
@@ -85,9 +85,6 @@ class GeminiAgent:
         for event in json_lines(stdout, self.name):
             run.read(event)
         return run.report(exit_code)
-
-    def _model(self, settings: AgentSettings) -> tuple[str, ...]:
-        return ("--model", settings.model) if settings.model else ()
 
     def _resume(self, ctx: AttemptContext) -> tuple[str, ...]:
         return (self.RESUME, ctx.resume_session) if ctx.resume_session else ()
