@@ -23,7 +23,7 @@ def test_schema_1_store_is_migrated_with_its_runs_intact(tmp_path: Path) -> None
         )
     migrated = Store(path)
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     run = migrated.run("r1")
     assert run is not None and run.status == "succeeded"
     (attempt,) = migrated.attempts(RunId("r1"), IssueNumber(5))

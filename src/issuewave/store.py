@@ -104,6 +104,11 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE attempts ADD COLUMN cost_usd REAL;
     ALTER TABLE attempts ADD COLUMN final_message TEXT;
     """,
+    # 3: pull requests that live on a forge: its number and address for them.
+    """
+    ALTER TABLE pull_requests ADD COLUMN remote_number INTEGER;
+    ALTER TABLE pull_requests ADD COLUMN url TEXT;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 # Task states. `succeeded` means verified *and* its PR record exists.
@@ -191,6 +196,8 @@ class PullRecord:
     state: str
     created_at: float
     updated_at: float
+    remote_number: int | None = None  # the forge's own number (GitHub's), when there is one
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -477,15 +484,18 @@ def _upsert_pull(db: sqlite3.Connection, pr: PullRecord, existing: sqlite3.Row |
     if existing is not None:
         db.execute(
             "UPDATE pull_requests SET run_id=?, base=?, title=?, body=?, labels=?, state='open',"
-            " updated_at=? WHERE number=?",
-            (pr.run_id, pr.base, pr.title, pr.body, labels, now, existing["number"]),
-        )
+            " updated_at=?, remote_number=COALESCE(?, remote_number), url=COALESCE(?, url)"
+            " WHERE number=?",
+            (pr.run_id, pr.base, pr.title, pr.body, labels, now, pr.remote_number, pr.url,
+             existing["number"]),
+        )  # fmt: skip
         return int(existing["number"])
     cursor = db.execute(
         "INSERT INTO pull_requests (run_id, issue, head, base, title, body, labels, state,"
-        " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        (pr.run_id, pr.issue, pr.head, pr.base, pr.title, pr.body, labels, "open", now, now),
-    )
+        " created_at, updated_at, remote_number, url) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        (pr.run_id, pr.issue, pr.head, pr.base, pr.title, pr.body, labels, "open", now, now,
+         pr.remote_number, pr.url),
+    )  # fmt: skip
     return int(cursor.lastrowid or 0)
 
 
@@ -583,6 +593,8 @@ def _pull(r: sqlite3.Row) -> PullRecord:
         r["state"],
         r["created_at"],
         r["updated_at"],
+        r["remote_number"],
+        r["url"],
     )
 
 
