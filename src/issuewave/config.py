@@ -122,7 +122,8 @@ def _describe(exc: ValidationError, source: str) -> str:
         known = ", ".join(Config.model_fields)
         return f"unknown key {key!r} in {source} (known keys: {known})"
     given = first.get("input")
-    return f"bad value for {key!r} in {source}: {first['msg'].lower()} (got {given!r})"
+    reason = first["msg"].removeprefix("Value error, ")
+    return f"bad value for {key!r} in {source}: {reason[:1].lower()}{reason[1:]} (got {given!r})"
 
 
 def _hint(source: str) -> str:

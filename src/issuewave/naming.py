@@ -36,6 +36,7 @@ def is_safe_ref_name(name: str) -> bool:
     parts = name.split("/")
     return (
         bool(name)
+        and name != "@"
         and not _REF_FORBIDDEN.search(name)
         and not name.startswith(("-", "/"))
         and not name.endswith((".", "/", ".lock"))
