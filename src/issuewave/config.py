@@ -27,7 +27,8 @@ class Config(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    forge: Literal["local"] = "local"
+    # None: github when `remote` points at GitHub and there is no issues_dir, else local.
+    forge: Literal["local", "github"] | None = None
     issues_dir: str = ".issuewave/issues"
     base: str | None = None  # None: the repository's default branch
     jobs: int = Field(default=2, ge=1, le=256)
@@ -49,6 +50,18 @@ class Config(BaseModel):
     max_tokens: int | None = Field(default=None, gt=0)
     max_run_cost: float | None = Field(default=None, gt=0)
     max_run_tokens: int | None = Field(default=None, gt=0)
+    # The GitHub forge.
+    remote: str = "origin"  # where verified branches are pushed and the repository is read from
+    repo: str | None = None  # owner/name; None: read from the remote's URL
+    api_url: str | None = None  # GitHub Enterprise: https://HOST/api/v3
+    labels: tuple[str, ...] = ()  # select open issues carrying all of these
+    milestone: int | str | None = None  # a number, a title, or "*"
+    assignee: str | None = None
+    draft: bool = False  # open pull requests as drafts
+    stack: bool = False  # an issue with one dependency gets a PR based on that dependency's branch
+    comment: bool = False  # one progress comment per issue, edited in place
+    trusted_authors: tuple[str, ...] = ()  # besides the repository's owners, members, collaborators
+    require_label: str | None = None  # an issue from anyone else needs this label
 
     @field_validator("max_cost", "max_run_cost", mode="before")
     @classmethod
@@ -62,7 +75,7 @@ class Config(BaseModel):
             return parse_duration(value)
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
-    @field_validator("pass_env", "agent_args", mode="before")
+    @field_validator("pass_env", "agent_args", "labels", "trusted_authors", mode="before")
     @classmethod
     def _tuple_of_names(cls, value: object) -> object:
         return tuple(value) if isinstance(value, list) else value

@@ -144,6 +144,10 @@ class Git:
         force = ("--force", "--force") if even_locked else ("--force",)
         self.run("worktree", "remove", *force, str(path))
 
+    def push(self, remote: str, branch: str) -> None:
+        """Publish a branch under the same name; never forced (our branches only move forward)."""
+        self.run("push", "--quiet", remote, f"refs/heads/{branch}:refs/heads/{branch}")
+
     def worktree_prune(self) -> None:
         self.run("worktree", "prune")
 

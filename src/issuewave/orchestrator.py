@@ -89,6 +89,8 @@ class Orchestrator:
     async def run(self) -> Outcome:
         tasks = {t.issue: t for t in self.ctx.store.tasks(self.ctx.run_id)}
         done = [n for n, t in tasks.items() if t.status in DONE_STATES]
+        # Failed or blocked before this pass (resume without --retry-failed, external blockers).
+        ended = [n for n, t in tasks.items() if t.status in (FAILED, BLOCKED)]
         return await schedule(
             list(tasks),
             self.ctx.plan.deps,
@@ -96,6 +98,7 @@ class Orchestrator:
             jobs=self.ctx.config.jobs,
             run_one=self._run_issue,
             done=done,
+            failed=ended,
             on_blocked=self._block,
             may_start=self._run_budget_left,
         )
@@ -136,6 +139,10 @@ class Orchestrator:
         except MergeConflict as exc:
             self._record(number, FAILED, kind="task_failed", reason=str(exc))
             return False
+        issue = self.ctx.plan.issues[number]
+        await asyncio.to_thread(
+            self._tell, issue, f"🚧 issuewave is working on this on branch `{worktree.branch}`."
+        )
         if self._verified_head(task, worktree) is not None:
             return await self._publish(number, worktree)
         return await self._attempts(number, worktree)
@@ -153,10 +160,13 @@ class Orchestrator:
                 return await self._publish(number, worktree)
             feedback = _feedback_text(verdict)
         self._record(number, FAILED, kind="task_failed", reason=verdict.reason)
+        issue = self.ctx.plan.issues[number]
+        await asyncio.to_thread(self._tell, issue, f"❌ not resolved: {verdict.reason}")
         return False
 
     def _block(self, number: IssueNumber, cause: IssueNumber) -> None:
-        self._record(number, BLOCKED, kind="task_blocked", reason=f"dependency #{cause} failed")
+        reason = f"dependency #{cause} did not succeed"
+        self._record(number, BLOCKED, kind="task_blocked", reason=reason)
 
     # --- workspace --------------------------------------------------------------------------
     async def _prepare(self, task: TaskRecord) -> Worktree:
@@ -418,24 +428,50 @@ class Orchestrator:
             if self.ctx.forge.pull_request_for(self._task(dep).branch) is None:
                 raise RuntimeError(f"#{dep} has no PR yet; #{number}'s cannot come first")
         task = self._task(number)
+        if self.ctx.forge.push_remote:
+            self.ctx.git.push(self.ctx.forge.push_remote, worktree.branch)
+        base = self._pr_base(deps)
         draft = PullRequestDraft(
             issue=issue,
             head=worktree.branch,
-            base=self.ctx.base_branch,
-            body=self._pr_body(issue, deps, task, worktree),
+            base=base,
+            body=self._pr_body(issue, deps, task, worktree, base),
         )
-        self.ctx.forge.publish(
+        record = self.ctx.forge.publish(
             self.ctx.run_id, draft, task_fields={"status": SUCCEEDED, "finished_at": time.time()}
         )
+        self._tell(issue, f"✅ verified; pull request {record.url or f'#{record.number}'} opened.")
+
+    def _pr_base(self, deps: tuple[IssueNumber, ...]) -> BranchName:
+        """With --stack, a single dependency's branch is the base, so the diff shows only this."""
+        if self.ctx.config.stack and len(deps) == 1:
+            return self._task(deps[0]).branch
+        return self.ctx.base_branch
+
+    def _tell(self, issue: Issue, text: str) -> None:
+        if self.ctx.config.comment:
+            self.ctx.forge.progress(issue, text)
 
     def _pr_body(
-        self, issue: Issue, deps: tuple[IssueNumber, ...], task: TaskRecord, worktree: Worktree
+        self,
+        issue: Issue,
+        deps: tuple[IssueNumber, ...],
+        task: TaskRecord,
+        worktree: Worktree,
+        base: BranchName,
     ) -> str:
         head = task.head_commit or ""
         stat = self.ctx.git.diff_stat(worktree.base, head) if head else ""
         lines = [f"Closes #{issue.number}"]
         if deps:
             lines.append("Depends on " + ", ".join(f"#{d}" for d in deps))
+        if base != self.ctx.base_branch:
+            lines += [
+                "",
+                f"Stacked on `{base}` (#{deps[0]}'s branch), so this diff shows only this issue. "
+                f"When #{deps[0]}'s pull request merges, re-point this one's base to "
+                f"`{self.ctx.base_branch}`.",
+            ]
         lines += [
             "",
             "## Verification",

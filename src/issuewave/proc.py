@@ -71,8 +71,17 @@ def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
     return [v for k, v in source.items() if _SECRET_NAME.search(k) and len(v) >= 8]
 
 
+# Secrets that live in no environment variable (a token read from `gh auth token`).
+_EXTRA_SECRETS: set[str] = set()
+
+
+def add_secret(value: str) -> None:
+    if len(value) >= 8:
+        _EXTRA_SECRETS.add(value)
+
+
 def redact(text: str, secrets: Sequence[str] | None = None) -> str:
-    for value in secret_values() if secrets is None else secrets:
+    for value in [*secret_values(), *_EXTRA_SECRETS] if secrets is None else secrets:
         text = text.replace(value, "***")
     return text
 

@@ -43,11 +43,14 @@ async def schedule(
     jobs: int,
     run_one: RunOne,
     done: Collection[IssueNumber] = (),
+    failed: Collection[IssueNumber] = (),
     on_blocked: Callable[[IssueNumber, IssueNumber], None] = lambda issue, cause: None,
     may_start: Callable[[], bool] = lambda: True,
 ) -> Outcome:
     state = _State(deps, _dependents(issues, deps), Outcome(succeeded=set(done)))
-    state.waiting = set(issues) - state.outcome.succeeded
+    state.waiting = set(issues) - state.outcome.succeeded - set(failed)
+    for issue in sorted(failed):  # failed or blocked before this pass: their dependents wait
+        _settle(state, issue, False, priority, on_blocked)
     for issue in sorted(state.waiting):
         _release_if_ready(state, issue, priority)
     running: dict[asyncio.Task[bool], IssueNumber] = {}

@@ -10,9 +10,27 @@ from typing import Any
 
 from issuewave.commands._shared import out, say
 from issuewave.commands.report import write_atomically
+from issuewave.commands.run import external_waits
 from issuewave.config import detect_test_cmd
+from issuewave.plan import Plan
 from issuewave.planfile import plan_json, plan_markdown, plan_table
-from issuewave.project import open_project
+from issuewave.project import Project, open_project
+
+
+def forge_notes(project: Project, the_plan: Plan) -> list[str]:
+    """What the forge found that the table cannot show: outside blockers, untrusted authors."""
+    notes = [
+        f"#{n} {reason}: it will not start"
+        for n, reason in external_waits(project, the_plan).items()
+    ]
+    untrusted: dict[int, str] = getattr(project.forge, "untrusted", {})
+    if untrusted:
+        notes.append(
+            "left out, not handed to an agent (written by someone outside the trusted authors; "
+            "add them with --trusted-authors or label the issue with require_label):"
+        )
+        notes += [f"  #{n}: {reason}" for n, reason in sorted(untrusted.items())]
+    return notes
 
 
 def plan(
@@ -33,6 +51,8 @@ def plan(
         out.print(plan_table(the_plan, project.branch_for))
         path = " → ".join(f"#{n}" for n in the_plan.critical_path)
         out.print(f"critical path ({len(the_plan.critical_path)} issues): {path}")
+        for line in forge_notes(project, the_plan):
+            out.print(line, markup=False)
     if write is not None:
         test_cmd = project.config.test_cmd or detect_test_cmd(project.root) or "(not set)"
         document = plan_markdown(

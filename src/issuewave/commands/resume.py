@@ -12,7 +12,7 @@ from typing import Any
 
 from issuewave.agents.base import allowed_environment
 from issuewave.commands._shared import pick_run, say
-from issuewave.commands.run import checked_agent, checked_test_command, execute
+from issuewave.commands.run import WAITS_FOR, checked_agent, checked_test_command, execute
 from issuewave.config import Config
 from issuewave.issues import Issue
 from issuewave.orchestrator import RunContext, mark_interrupted
@@ -61,7 +61,7 @@ def _requeue_failed(store: Store, run: RunRecord) -> list[int]:
     """Failed and blocked issues get fresh attempts; the old ones stay in the journal."""
     requeued: list[int] = []
     for task in store.tasks(run.id):
-        if task.status in (FAILED, BLOCKED):
+        if task.status in (FAILED, BLOCKED) and not (task.reason or "").startswith(WAITS_FOR):
             for attempt in store.attempts(run.id, task.issue):
                 if attempt.status == FAILED:
                     store.update_attempt(attempt, "attempt_superseded", status="superseded")

@@ -30,10 +30,20 @@ from issuewave.progress import Row, make_view
 from issuewave.project import Project, open_project
 from issuewave.report.metrics import state_json
 from issuewave.scheduler import Outcome
-from issuewave.store import PENDING, REUSED, SUCCEEDED, RunRecord, TaskRecord, run_lock
+from issuewave.store import (
+    BLOCKED,
+    PENDING,
+    REUSED,
+    SUCCEEDED,
+    RunRecord,
+    TaskRecord,
+    run_lock,
+)
 from issuewave.types import BranchName, CommitSha, IssueNumber, RunId
 from issuewave.verify import failed_test_ids
 from issuewave.workspace import add_exclude, ensure_excluded
+
+WAITS_FOR = "waits for"  # the reason of an issue blocked outside the run; never retried blindly
 
 
 def run(
@@ -216,14 +226,34 @@ def _create_run(
         config,
         None,
     )
-    tasks = [_task(project, plan, run_id, n, reused.get(n)) for n in plan.issues]
+    waiting = external_waits(project, plan)
+    tasks = [_task(project, plan, run_id, n, reused.get(n), waiting.get(n)) for n in plan.issues]
     project.store.create_run(record, tasks)
 
 
+def external_waits(project: Project, plan: Plan) -> dict[IssueNumber, str]:
+    """Issues that wait for open issues outside the selection, and everything after them:
+    blocked from the start, never handed to an agent (a GitHub forge's finding)."""
+    outside: dict[IssueNumber, tuple[str, ...]] = getattr(project.forge, "blocked_by_external", {})
+    waits: dict[IssueNumber, str] = {}
+    for number, blockers in sorted(outside.items()):
+        if number in plan.issues and blockers:
+            waits[number] = f"{WAITS_FOR} {', '.join(blockers)} (open, outside this run)"
+            for later in plan.transitive_dependents(number):
+                waits.setdefault(later, f"{WAITS_FOR} #{number}, which waits outside this run")
+    return waits
+
+
 def _task(
-    project: Project, plan: Plan, run_id: RunId, number: IssueNumber, reused_tip: CommitSha | None
+    project: Project,
+    plan: Plan,
+    run_id: RunId,
+    number: IssueNumber,
+    reused_tip: CommitSha | None,
+    waits: str | None,
 ) -> TaskRecord:
     issue = plan.issues[number]
+    status = REUSED if reused_tip else BLOCKED if waits else PENDING
     return TaskRecord(
         run_id,
         number,
@@ -232,10 +262,11 @@ def _task(
         plan.deps.get(number, ()),
         plan.wave_of[number] + 1,
         plan.priority[number],
-        REUSED if reused_tip else PENDING,
+        status,
         project.branch_for(issue),
         str(project.worktree_root / f"issue-{number}"),
         head_commit=reused_tip,
+        reason=waits,
     )
 
 
@@ -299,6 +330,8 @@ async def _supervised(orchestrator: Orchestrator) -> Outcome:
 def _finish(ctx: RunContext, outcome: Outcome, *, as_json: bool) -> int:
     tasks = ctx.store.tasks(ctx.run_id)
     ok = all(t.status in (SUCCEEDED, REUSED) for t in tasks)
+    if ctx.forge.api_calls:
+        ctx.store.log_event(ctx.run_id, None, "forge_api_calls", count=ctx.forge.api_calls)
     status = "succeeded" if ok else "failed"
     ctx.store.update_run(ctx.run_id, "run_finished", status=status, finished_at=time.time())
     if as_json:

@@ -38,8 +38,22 @@ class Forge(Protocol):
         """The open pull request whose head is `head`, if any."""
         ...
 
+    @property
+    def push_remote(self) -> str | None:
+        """The git remote verified branches are pushed to before their PR; None: no push."""
+        ...
+
+    @property
+    def api_calls(self) -> int:
+        """Calls made to the forge's API so far (shown in the report)."""
+        ...
+
     def publish(
         self, run_id: RunId, draft: PullRequestDraft, task_fields: Mapping[str, Any]
     ) -> PullRecord:
         """Open (or update: never duplicate) the PR, and record the task's success with it."""
+        ...
+
+    def progress(self, issue: Issue, text: str) -> None:
+        """Tell the issue how it is going: one comment, edited in place (where the forge can)."""
         ...

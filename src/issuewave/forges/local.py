@@ -20,6 +20,8 @@ class LocalForge:
     issues_dir: Path
     store: Store
     name: str = "local"
+    push_remote: str | None = None  # PR records live in the store: nothing to push
+    api_calls: int = 0
 
     def list_issues(self) -> list[Issue]:
         return read_issues_dir(self.issues_dir)
@@ -27,6 +29,9 @@ class LocalForge:
     def pull_request_for(self, head: BranchName) -> PullRecord | None:
         record = self.store.pull_for_head(head)
         return record if record is not None and record.state == "open" else None
+
+    def progress(self, issue: Issue, text: str) -> None:
+        """The local forge's progress is the journal itself: nothing more to write."""
 
     def publish(
         self, run_id: RunId, draft: PullRequestDraft, task_fields: Mapping[str, Any]

@@ -121,6 +121,7 @@ def _metrics(run: RunFigures) -> str:
         ("Attempts", str(run.attempts), "retries included"),
         ("Tokens", _tokens(run.tokens), "input / output (cached), as the agents reported"),
         ("Cost", _money(run.cost_usd), "where the agent CLI reports it"),
+        ("Forge API calls", str(run.api_calls), "counted by the forge client"),
     ]
     if run.downtime_s:
         rows.append(("Time stopped", _dur(run.downtime_s), "between interruption and resume"))

@@ -87,6 +87,7 @@ class RunFigures:
     prs_in_dependency_order: bool
     tokens: dict[str, int]
     cost_usd: float | None
+    api_calls: int  # calls to the forge's API (GitHub), counted by the client
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ def _run(
         _in_order(tasks, prs),
         _tokens(budget.spent(attempts)),
         _cost(budget.spent(attempts)),
+        sum(int(e.data.get("count", 0)) for e in events if e.kind == "forge_api_calls"),
     )
 
 
