@@ -141,3 +141,18 @@ def _assert_token_nowhere(project: Project, token: str, output: str) -> None:
     for path in state.rglob("*"):
         if path.is_file():
             assert token.encode() not in path.read_bytes(), path
+
+
+def test_stack_bases_a_pr_on_its_single_dependency_and_says_so(
+    project: Project, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    env = github_project(project, fake_github, tmp_path)
+    fake_github.add_issue(1, "Lower", labels=["wave"])
+    fake_github.add_issue(2, "Upper", "Depends on #1", labels=["wave"])
+    done = project.cli("run", "--plain", "--stack", "--draft", "--label", "wave", env=env)
+    assert done.returncode == 0, done.stderr
+    pulls = {p["head"]: p for p in fake_github.open_pulls()}
+    assert pulls["feature/issue-1"]["base"] == "main"
+    upper = pulls["feature/issue-2"]
+    assert upper["base"] == "feature/issue-1"
+    assert "re-point" in upper["body"] and upper["draft"] is True

@@ -25,7 +25,28 @@ app = typer.Typer(
 )
 
 # Every configuration key is also a flag; None means "not given", so the file's value stands.
-Forge = Annotated[str | None, typer.Option(help="Where issues come from: local.")]
+Forge = Annotated[
+    str | None, typer.Option(help="local or github [default: github if the remote is on GitHub]")
+]
+Remote = Annotated[str | None, typer.Option(help="The git remote to push to [origin].")]
+Repo = Annotated[str | None, typer.Option(help="GitHub owner/name [default: from the remote].")]
+ApiUrl = Annotated[str | None, typer.Option(help="GitHub Enterprise: https://HOST/api/v3.")]
+Labels = Annotated[
+    list[str] | None, typer.Option("--label", help="Only issues with this label (repeatable).")
+]
+Milestone = Annotated[str | None, typer.Option(help="Only issues in this milestone.")]
+Assignee = Annotated[str | None, typer.Option(help="Only issues assigned to this login.")]
+Draft = Annotated[bool | None, typer.Option("--draft/--no-draft", help="Open PRs as drafts.")]
+Stack = Annotated[
+    bool | None, typer.Option("--stack/--no-stack", help="Base a PR on its single dependency.")
+]
+Comment = Annotated[
+    bool | None, typer.Option("--comment/--no-comment", help="One progress comment per issue.")
+]
+TrustedAuthors = Annotated[
+    list[str] | None, typer.Option("--trusted-authors", help="Logins trusted (repeatable).")
+]
+RequireLabel = Annotated[str | None, typer.Option(help="Issues from anyone else need this label.")]
 IssuesDir = Annotated[str | None, typer.Option(help="Folder of issue files (local forge).")]
 Base = Annotated[str | None, typer.Option(help="Base branch [default: the default branch].")]
 Jobs = Annotated[int | None, typer.Option("--jobs", "-j", help="Agents at once.")]
@@ -67,7 +88,9 @@ RunIdOption = Annotated[str | None, typer.Option("--run", help="A run id [defaul
 
 
 def _overrides(**given: Any) -> dict[str, Any]:
-    for key in ("pass_env", "agent_args"):
+    if isinstance(given.get("milestone"), str) and given["milestone"].isdigit():
+        given["milestone"] = int(given["milestone"])  # a number, as in the milestone's URL
+    for key in ("pass_env", "agent_args", "labels", "trusted_authors"):
         if given.get(key) is not None:
             given[key] = tuple(given[key])
     return given
@@ -83,13 +106,23 @@ def plan(
     branch: BranchPattern = None,
     test_cmd: TestCmd = None,
     jobs: Jobs = None,
+    remote: Remote = None,
+    repo: Repo = None,
+    api_url: ApiUrl = None,
+    label: Labels = None,
+    milestone: Milestone = None,
+    assignee: Assignee = None,
+    trusted_authors: TrustedAuthors = None,
+    require_label: RequireLabel = None,
 ) -> None:
     """Show the waves, the critical path and each issue's branch; nothing is created."""
     from issuewave.commands.plan import plan as command
 
     overrides = _overrides(
-        forge=forge, issues_dir=issues_dir, branch=branch, test_cmd=test_cmd, jobs=jobs
-    )
+        forge=forge, issues_dir=issues_dir, branch=branch, test_cmd=test_cmd, jobs=jobs,
+        remote=remote, repo=repo, api_url=api_url, labels=label, milestone=milestone,
+        assignee=assignee, trusted_authors=trusted_authors, require_label=require_label,
+    )  # fmt: skip
     _dispatch(
         command,
         cwd=Path.cwd(),
@@ -129,6 +162,17 @@ def run(
     max_tokens: MaxTokens = None,
     max_run_cost: MaxRunCost = None,
     max_run_tokens: MaxRunTokens = None,
+    remote: Remote = None,
+    repo: Repo = None,
+    api_url: ApiUrl = None,
+    label: Labels = None,
+    milestone: Milestone = None,
+    assignee: Assignee = None,
+    draft: Draft = None,
+    stack: Stack = None,
+    comment: Comment = None,
+    trusted_authors: TrustedAuthors = None,
+    require_label: RequireLabel = None,
 ) -> None:
     """Work through the open issues: worktrees, agents, verification, PR records, in order."""
     from issuewave.commands.run import run as command
@@ -154,6 +198,17 @@ def run(
         max_tokens=max_tokens,
         max_run_cost=max_run_cost,
         max_run_tokens=max_run_tokens,
+        remote=remote,
+        repo=repo,
+        api_url=api_url,
+        labels=label,
+        milestone=milestone,
+        assignee=assignee,
+        draft=draft,
+        stack=stack,
+        comment=comment,
+        trusted_authors=trusted_authors,
+        require_label=require_label,
     )
     _dispatch(
         command,

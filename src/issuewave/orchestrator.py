@@ -424,8 +424,8 @@ class Orchestrator:
     def _publish_sync(self, number: IssueNumber, worktree: Worktree) -> None:
         issue = self.ctx.plan.issues[number]
         deps = self.ctx.plan.deps.get(number, ())
-        for dep in deps:  # the order invariant, checked where it matters
-            if self.ctx.forge.pull_request_for(self._task(dep).branch) is None:
+        for dep in deps:  # the order invariant, checked on our own records (a merged PR counts)
+            if self.ctx.store.pull_for_head(self._task(dep).branch) is None:
                 raise RuntimeError(f"#{dep} has no PR yet; #{number}'s cannot come first")
         task = self._task(number)
         if self.ctx.forge.push_remote:
