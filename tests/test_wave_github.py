@@ -124,13 +124,14 @@ def test_plan_shows_untrusted_issues_left_out(
     project: Project, fake_github: FakeGitHub, tmp_path: Path
 ) -> None:
     env = github_project(project, fake_github, tmp_path)
-    fake_github.add_issue(1, "From the team", labels=["wave"])
+    fake_github.add_issue(1, "From the team", "Depends on acme/lib#4", labels=["wave"])
     fake_github.add_issue(2, "From a stranger", labels=["wave"], author="mallory",
                           association="NONE")  # fmt: skip
     project.configure(require_label="agent-ok")
     done = project.cli("plan", env=env)
     assert done.returncode == 0, done.stderr
     assert "#2" in done.stdout and "left out" in done.stdout
+    assert "#1 refers to acme/lib#4 in another repository" in done.stdout
     plan = json.loads(project.cli("plan", "--json", env=env).stdout)
     assert [i["number"] for i in plan["issues"]] == [1]
 

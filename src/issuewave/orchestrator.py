@@ -479,6 +479,7 @@ class Orchestrator:
             f"{task.attempts} of at most {self.ctx.config.max_attempts}.",
             f"- Changes against base {worktree.base[:12]}: {stat or 'see the diff'}.",
             f"- Head {head[:12]} on `{worktree.branch}`; issuewave run {self.ctx.run_id}.",
+            f"- The run's report: `issuewave report --run {self.ctx.run_id}`.",
         ]
         return "\n".join(lines) + "\n"
 

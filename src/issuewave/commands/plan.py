@@ -23,6 +23,12 @@ def forge_notes(project: Project, the_plan: Plan) -> list[str]:
         f"#{n} {reason}: it will not start"
         for n, reason in external_waits(project, the_plan).items()
     ]
+    details = getattr(project.forge, "details", {})
+    for number in the_plan.issues:
+        elsewhere = getattr(details.get(number), "cross_repository", ())
+        if elsewhere:
+            listed = ", ".join(elsewhere)
+            notes.append(f"#{number} refers to {listed} in another repository (shown, not tracked)")
     untrusted: dict[int, str] = getattr(project.forge, "untrusted", {})
     if untrusted:
         notes.append(
