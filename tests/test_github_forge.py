@@ -27,10 +27,9 @@ from issuewave.forges.github import (
     Selection,
     Trust,
     api_base_url,
-    is_github_remote,
-    parse_remote,
     resolve_token,
 )
+from issuewave.forges.remotes import is_github_remote, parse_remote
 from issuewave.issues import Issue
 from issuewave.plan import build_plan
 from issuewave.store import Store

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 from issuewave import proc
 from issuewave.config import Config, load_config
 from issuewave.errors import InputError
-from issuewave.forges import github
+from issuewave.forges import remotes
 from issuewave.forges.base import Forge
 from issuewave.forges.local import LocalForge
 from issuewave.git import Git, open_repository
@@ -49,7 +49,7 @@ class Project:
         if self.config.forge:
             return self.config.forge
         url = self.remote_url()
-        on_github = url is not None and github.is_github_remote(url, self._github_host())
+        on_github = url is not None and remotes.is_github_remote(url, self._github_host())
         return "github" if on_github and not self.path(self.config.issues_dir).is_dir() else "local"
 
     def remote_url(self) -> str | None:
@@ -61,6 +61,8 @@ class Project:
         return urlparse(api).hostname or "github.com" if api else "github.com"
 
     def _github(self) -> Forge:
+        from issuewave.forges import github  # githubkit loads only when GitHub is used
+
         owner, name = self._owner_and_repo()
         token = github.resolve_token(os.environ, host=self._github_host(), cwd=self.root)
         proc.add_secret(token)  # from `gh auth token` it is in no variable redact() knows
@@ -84,7 +86,7 @@ class Project:
                 return owner, name
             raise InputError(f"repo must be owner/name, not {self.config.repo!r}")
         url = self.remote_url()
-        parsed = github.parse_remote(url, self._github_host()) if url else None
+        parsed = remotes.parse_remote(url, self._github_host()) if url else None
         if parsed is None:
             raise InputError(
                 f"cannot tell the GitHub repository from remote {self.config.remote!r} ({url})",

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import shutil
 import threading
 import time
@@ -97,33 +96,6 @@ def _gh_token(program: str, environ: Mapping[str, str], host: str, cwd: Path) ->
         return None
     token = done.stdout.strip()
     return token if done.returncode == 0 and token else None
-
-
-# https://host/owner/repo(.git), ssh://git@host(:port)/owner/repo.git, git://…, and the
-# scp-like git@host:owner/repo.git; credentials in the URL are skipped, never kept.
-_URL_FORM = re.compile(
-    r"^(?:https?|ssh|git)://(?:[^@/]+@)?(?P<host>[^/:@]+)(?::\d*)?/(?P<path>.+)$"
-)
-_SCP_FORM = re.compile(r"^(?:[^@/]+@)?(?P<host>[^/:@]+):(?P<path>[^/].*)$")
-_REPO_PATH = re.compile(
-    r"^/?(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)/(?P<repo>[A-Za-z0-9._-]+?)(?:\.git)?/?$"
-)
-
-
-def parse_remote(url: str, host: str = "github.com") -> tuple[str, str] | None:
-    """(owner, repo) of a remote URL on `host` (github.com, or an Enterprise host), else None."""
-    for form in (_URL_FORM, _SCP_FORM):
-        match = form.match(url.strip())
-        if match and match.group("host").lower() == host.lower():
-            path = _REPO_PATH.match(match.group("path"))
-            if path is None or path.group("repo") in {".", ".."}:
-                return None
-            return path.group("owner"), path.group("repo")
-    return None
-
-
-def is_github_remote(url: str, host: str = "github.com") -> bool:
-    return parse_remote(url, host) is not None
 
 
 def api_base_url(host: str = "github.com") -> str:
