@@ -304,6 +304,19 @@ def demo(
 
 
 @app.command()
+def check(
+    as_json: Json = False,
+    integration: Annotated[
+        bool, typer.Option(help="Also merge them all and run the tests on the result.")
+    ] = False,
+) -> None:
+    """Trial-merge the verified branches: which conflict, which overlap, do they work together."""
+    from issuewave.commands.check import check as command
+
+    _dispatch(command, cwd=Path.cwd(), as_json=as_json, integration=integration)
+
+
+@app.command()
 def agents(as_json: Json = False) -> None:
     """Which agent CLIs are installed, credentials present, and the command issuewave runs."""
     from issuewave.commands.agents import agents as command

@@ -122,6 +122,12 @@ def critical_path_of(
     return path, (priority[path[0]] if path else 0.0)
 
 
+def dependency_order(deps: Mapping[IssueNumber, Iterable[IssueNumber]]) -> list[IssueNumber]:
+    """Every issue after its dependencies; wave by wave, by number within a wave."""
+    graph = {n: tuple(d for d in ds if d in deps) for n, ds in deps.items()}
+    return [n for wave in topological_waves(graph) for n in wave]
+
+
 def topological_waves(deps: Graph) -> list[list[IssueNumber]]:
     """Topological levels: wave 0 has no dependencies, any other issue sits one wave after its
     latest dependency. Raises CycleError naming a whole cycle."""

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import fcntl
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
+from issuewave.config import Config
 from issuewave.errors import IssuewaveError
 from issuewave.store import RunRecord, Store
 
@@ -24,6 +27,14 @@ def pick_run(store: Store, run_id: str | None) -> RunRecord:
         what = f"no run {run_id!r}" if run_id else "no run yet in this repository"
         raise IssuewaveError(what, hint="start one with `issuewave run`")
     return run
+
+
+def run_config(run: RunRecord, overrides: Mapping[str, Any] | None = None) -> Config:
+    """A run goes on with the settings it started with, not whatever the files say now;
+    `overrides` (resume's raised budgets) are the only exception."""
+    settings = {k: v for k, v in run.config.items() if k in Config.model_fields}
+    settings.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return Config.model_validate(settings, strict=False)
 
 
 def orchestrator_alive(home: Path) -> bool:

@@ -23,6 +23,7 @@ def forge_notes(project: Project, the_plan: Plan) -> list[str]:
         f"#{n} {reason}: it will not start"
         for n, reason in external_waits(project, the_plan).items()
     ]
+    notes += _last_conflicts(project)
     details = getattr(project.forge, "details", {})
     for number in the_plan.issues:
         elsewhere = getattr(details.get(number), "cross_repository", ())
@@ -37,6 +38,20 @@ def forge_notes(project: Project, the_plan: Plan) -> list[str]:
         )
         notes += [f"  #{n}: {reason}" for n, reason in sorted(untrusted.items())]
     return notes
+
+
+def _last_conflicts(project: Project) -> list[str]:
+    """The previous run's conflicting branches: worth knowing before the next one."""
+    run = project.store.latest_run()
+    checks = (
+        [e.data for e in project.store.events(run.id) if e.kind == "conflict_check"] if run else []
+    )
+    if not checks:
+        return []
+    return [
+        f"the last run's branches for #{p['a']} and #{p['b']} conflict in {', '.join(p['files'])}"
+        for p in checks[-1].get("conflicts", [])
+    ]
 
 
 def plan(

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from issuewave.agents.base import allowed_environment
-from issuewave.commands._shared import pick_run, say
+from issuewave.commands._shared import pick_run, run_config, say
 from issuewave.commands.run import WAITS_FOR, checked_agent, checked_test_command, execute
-from issuewave.config import Config
 from issuewave.issues import Issue
 from issuewave.orchestrator import RunContext, mark_interrupted
 from issuewave.plan import Plan, build_plan
@@ -36,7 +35,7 @@ def resume(
     if run.status == "succeeded":
         say(f"run {run.id} already succeeded: nothing to resume")
         return 0
-    project = Project(opened.git, _run_config(run, budgets or {}))
+    project = Project(opened.git, run_config(run, budgets or {}))
     with run_lock(project.store.home, run.id):
         requeued = [int(n) for n in mark_interrupted(project.store, run.id, requeue=True)]
         if retry_failed:
@@ -47,14 +46,6 @@ def resume(
         )
         ctx = _context(project, run)
         return execute(ctx, as_json=as_json, plain=plain)
-
-
-def _run_config(run: RunRecord, budgets: Mapping[str, Any]) -> Config:
-    """The run goes on with the settings it started with, not whatever the files say now;
-    only its budgets may be raised for the rest of it."""
-    settings = {k: v for k, v in run.config.items() if k in Config.model_fields}
-    settings.update({k: v for k, v in budgets.items() if v is not None})
-    return Config.model_validate(settings, strict=False)
 
 
 def _requeue_failed(store: Store, run: RunRecord) -> list[int]:

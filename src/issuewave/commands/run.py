@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from issuewave import proc
+from issuewave import integrate, proc
 from issuewave.agents.base import Agent, allowed_environment, find_program
 from issuewave.agents.registry import make_agent
 from issuewave.config import detect_test_cmd
@@ -334,11 +334,28 @@ def _finish(ctx: RunContext, outcome: Outcome, *, as_json: bool) -> int:
         ctx.store.log_event(ctx.run_id, None, "forge_api_calls", count=ctx.forge.api_calls)
     status = "succeeded" if ok else "failed"
     ctx.store.update_run(ctx.run_id, "run_finished", status=status, finished_at=time.time())
+    _conflicts_at_the_end(ctx)
     if as_json:
         print(json.dumps(state_json(ctx.store, ctx.run_id), indent=2))
     _say(f"run {ctx.run_id}: {describe_outcome(outcome)}")
     _say("next: `issuewave report` for the summary, `issuewave prs` for the pull requests")
     return 0 if ok else 1
+
+
+def _conflicts_at_the_end(ctx: RunContext) -> None:
+    """Parallel branches that pass alone may collide when merged: say so now, not at merge time."""
+    from issuewave.commands.check import verified_branches  # the check builds on this module
+
+    run = ctx.store.run(ctx.run_id)
+    if run is None:
+        return
+    tasks = ctx.store.tasks(ctx.run_id)
+    deps = {t.issue: t.depends_on for t in tasks}
+    result = integrate.check(ctx.git, verified_branches(ctx.store, run), deps)
+    ctx.store.log_event(ctx.run_id, None, "conflict_check", **result.as_json())
+    for pair in result.conflicts:
+        _say(f"conflict: #{pair.a} and #{pair.b} both change {', '.join(pair.files)}; "
+             "`issuewave check` for details")  # fmt: skip
 
 
 def _row(task: TaskRecord) -> Row:

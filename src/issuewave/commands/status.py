@@ -49,4 +49,8 @@ def status(*, cwd: Path, run_id: str | None = None, as_json: bool = False) -> in
             escape(one_line(detail, 200)),
         )
     out.print(table)
+    for pair in figures.run.conflicts:
+        out.print(
+            f"conflict: #{pair['a']} and #{pair['b']}: {', '.join(pair['files'])}", markup=False
+        )
     return 0

@@ -29,6 +29,7 @@ def render(figures: Figures, *, project: str) -> str:
         _waves(figures),
         _metrics(run),
         _dependencies(figures),
+        _conflicts(run),
         _footer(run),
     ]
     return "\n\n".join(s for s in sections if s) + "\n"
@@ -139,6 +140,17 @@ def _dependencies(figures: Figures) -> str:
         else "**a PR record was opened before one of its dependencies' — see the table**"
     )
     return f"## Dependency Management\n\nPR order: {order or 'none opened'}.\n\nChecked: {verdict}."
+
+
+def _conflicts(run: RunFigures) -> str:
+    if not run.conflicts and not run.overlaps:
+        return "## Conflicts\n\nNo two independent verified branches conflict."
+    lines = ["## Conflicts", ""]
+    lines += [f"- ❌ #{p['a']} and #{p['b']} conflict in {', '.join(p['files'])}"
+              for p in run.conflicts]  # fmt: skip
+    lines += [f"- ⚠️ #{p['a']} and #{p['b']} both change {', '.join(p['files'])} (merge cleanly)"
+              for p in run.overlaps]  # fmt: skip
+    return "\n".join(lines)
 
 
 def _footer(run: RunFigures) -> str:

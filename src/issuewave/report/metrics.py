@@ -88,6 +88,8 @@ class RunFigures:
     tokens: dict[str, int]
     cost_usd: float | None
     api_calls: int  # calls to the forge's API (GitHub), counted by the client
+    conflicts: list[dict[str, Any]]  # from the last conflict check of the run
+    overlaps: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,15 @@ def _run(
         _tokens(budget.spent(attempts)),
         _cost(budget.spent(attempts)),
         sum(int(e.data.get("count", 0)) for e in events if e.kind == "forge_api_calls"),
+        *_last_check(events),
     )
+
+
+def _last_check(events: Sequence[EventRecord]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    checks = [e.data for e in events if e.kind == "conflict_check"]
+    if not checks:
+        return [], []
+    return list(checks[-1].get("conflicts", [])), list(checks[-1].get("overlaps", []))
 
 
 def _makespan(
