@@ -317,6 +317,27 @@ def check(
 
 
 @app.command()
+def land(
+    squash: Annotated[bool, typer.Option(help="One squashed commit per issue.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Print what would be merged.")] = False,
+) -> None:
+    """Merge the verified branches into the base branch in dependency order, tests after each."""
+    from issuewave.commands.land import land as command
+
+    _dispatch(command, cwd=Path.cwd(), squash=squash, dry_run=dry_run)
+
+
+@app.command()
+def clean(
+    dry_run: Annotated[bool, typer.Option(help="Print what would be removed.")] = False,
+) -> None:
+    """Remove the worktrees of landed or rolled-back issues; never unsaved or unmerged work."""
+    from issuewave.commands.clean import clean as command
+
+    _dispatch(command, cwd=Path.cwd(), dry_run=dry_run)
+
+
+@app.command()
 def agents(as_json: Json = False) -> None:
     """Which agent CLIs are installed, credentials present, and the command issuewave runs."""
     from issuewave.commands.agents import agents as command
