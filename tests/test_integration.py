@@ -110,3 +110,41 @@ def test_integration_passes_when_branches_work_together(project: Project) -> Non
     assert result["exit"] == 0
     assert result["integration"]["passed"] is True  # type: ignore[index]
     assert result["integration"]["merged"] == [1, 2]  # type: ignore[index]
+
+
+REPAIRING_AGENT = """
+    import os, pathlib
+    issue = os.environ["ISSUEWAVE_ISSUE"]
+    feedback = os.environ.get("ISSUEWAVE_FEEDBACK_FILE")
+    shared = pathlib.Path("shared.txt")
+    if feedback and "conflicted with" in pathlib.Path(feedback).read_text():
+        shared.write_text(shared.read_text() + f"line of {issue}\\n")  # on top of the other's
+    else:
+        shared.write_text(f"header\\nline of {issue}\\n")
+"""
+
+
+def test_repair_redoes_the_conflicting_branch_on_top_of_the_other(project: Project) -> None:
+    project.write("shared.txt", "header\n")
+    project.add_issue(1, "Left")
+    project.add_issue(2, "Right")
+    project.commit("issues")
+    agent = project.agent("repairer", REPAIRING_AGENT)
+    assert project.cli("run", "--agent-cmd", agent).returncode == 0
+    old_tip = git(project.root, "rev-parse", "feature/issue-2")
+    assert check_json(project)["exit"] == 1
+
+    done = project.cli("check", "--repair", env={})
+    assert done.returncode == 0, done.stderr
+    assert git(project.root, "show", "feature/issue-2:shared.txt") == (
+        "header\nline of 1\nline of 2"
+    )
+    backups = git(project.root, "for-each-ref", "--format=%(objectname)",
+                  "refs/issuewave/backup/feature/issue-2/")  # fmt: skip
+    assert old_tip in backups.splitlines()  # the first version was saved before the rebase
+    assert check_json(project)["conflicts"] == []
+    records = json.loads(project.cli("prs", "--json").stdout)
+    assert sorted(r["issue"] for r in records) == [1, 2]  # updated, not duplicated
+    body = next(r["body"] for r in records if r["issue"] == 2)
+    assert "Depends on #1" in body
+    assert project.cli("check", "--integration").returncode == 0

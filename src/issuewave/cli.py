@@ -309,11 +309,14 @@ def check(
     integration: Annotated[
         bool, typer.Option(help="Also merge them all and run the tests on the result.")
     ] = False,
+    repair: Annotated[
+        bool, typer.Option(help="Redo each conflicting branch on top of the other, by its agent.")
+    ] = False,
 ) -> None:
     """Trial-merge the verified branches: which conflict, which overlap, do they work together."""
     from issuewave.commands.check import check as command
 
-    _dispatch(command, cwd=Path.cwd(), as_json=as_json, integration=integration)
+    _dispatch(command, cwd=Path.cwd(), as_json=as_json, integration=integration, repair=repair)
 
 
 @app.command()

@@ -498,12 +498,23 @@ class Orchestrator:
         return sum(a.status == FAILED for a in self.ctx.store.attempts(self.ctx.run_id, number))
 
     def _last_feedback(self, number: IssueNumber) -> str | None:
+        """What the next attempt must fix: the last rejection, or a later repair request."""
         failed = [a for a in self.ctx.store.attempts(self.ctx.run_id, number) if a.status == FAILED]
+        repair = self._repair_request(number)
+        if repair is not None and (not failed or repair[0] > (failed[-1].finished_at or 0)):
+            return repair[1]
         if not failed:
             return None
         log_dir = Path(failed[-1].log_dir)
         tests = verify.read_tail(log_dir / "tests.log")
         return f"{failed[-1].reason}\n\n{tests}".strip()
+
+    def _repair_request(self, number: IssueNumber) -> tuple[float, str] | None:
+        requests = [
+            e for e in self.ctx.store.events(self.ctx.run_id)
+            if e.issue == number and e.kind == "repair_requested"
+        ]  # fmt: skip
+        return (requests[-1].ts, str(requests[-1].data["feedback"])) if requests else None
 
 
 def _agent_exit(

@@ -22,9 +22,15 @@ from issuewave.store import DONE_STATES, RunRecord, Store
 from issuewave.types import CommitSha, IssueNumber
 
 
-def check(*, cwd: Path, as_json: bool = False, integration: bool = False) -> int:
+def check(
+    *, cwd: Path, as_json: bool = False, integration: bool = False, repair: bool = False
+) -> int:
     opened = open_project(cwd)
     run = pick_run(opened.store, None)
+    if repair:
+        from issuewave.commands.repair import repair as redo  # repair builds on check
+
+        return redo(opened, run, plain=not as_json)
     project = Project(opened.git, run_config(run))
     result = conflict_check(project, run)
     report: dict[str, object] = result.as_json()

@@ -44,7 +44,7 @@ def resume(
             f"resuming run {run.id}"
             + (f"; restarting #{', #'.join(map(str, requeued))}" if requeued else "")
         )
-        ctx = _context(project, run)
+        ctx = context_for(project, run)
         return execute(ctx, as_json=as_json, plain=plain)
 
 
@@ -86,7 +86,7 @@ def _readable_issues(project: Project) -> list[Issue]:
         return []
 
 
-def _context(project: Project, run: RunRecord) -> RunContext:
+def context_for(project: Project, run: RunRecord) -> RunContext:
     tasks = project.store.tasks(run.id)
     return RunContext(
         run_id=run.id,
