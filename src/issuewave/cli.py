@@ -320,6 +320,19 @@ def check(
 
 
 @app.command()
+def logs(
+    issue: Annotated[int, typer.Argument(help="The issue number.")],
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Follow while it runs.")] = False,
+    attempt: Annotated[int | None, typer.Option(help="Which attempt [the latest].")] = None,
+    tests: Annotated[bool, typer.Option(help="The test output instead of the agent's.")] = False,
+) -> None:
+    """Show (or follow) one issue's agent output in the latest run."""
+    from issuewave.commands.logs import logs as command
+
+    _dispatch(command, cwd=Path.cwd(), issue=issue, attempt=attempt, follow=follow, tests=tests)
+
+
+@app.command()
 def land(
     squash: Annotated[bool, typer.Option(help="One squashed commit per issue.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Print what would be merged.")] = False,
