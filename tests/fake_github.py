@@ -5,6 +5,12 @@ aliases and variables are read from the document) and the REST endpoints it uses
 GitHub's published schemas: the tests parse its answers with githubkit's generated models.
 Every answer carries rate-limit headers; `fail_next` injects faults, including the nasty one where
 the mutation happens and the client still sees an error.
+
+Given the bare repository the branches are pushed to (`repository`), it is a forge over real git: a
+pull request's head is the branch's tip there, merging makes a real merge or squash commit on the
+base branch, and deleting a ref deletes the branch. `calls` keeps every request in order, with the
+fields of a mutation that matter for landing (`base=`, `merge_method=`), so a test can assert that
+a stacked PR was re-pointed before its base branch was deleted.
 """
 
 from __future__ import annotations
@@ -12,15 +18,18 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
 import re
 import secrets
+import subprocess
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
@@ -31,6 +40,17 @@ LINK_LIMIT = 50  # what issuewave's query asks for per connection
 SECONDARY_LIMIT = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 )
+MERGE_DOCS = "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"
+REFS_DOCS = "https://docs.github.com/rest/git/refs#delete-a-reference"
+NO_SHA = "0" * 40
+# On a merge into the default branch, GitHub closes the issues the PR's body names this way.
+CLOSING = re.compile(r"\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\s+#(\d+)", re.IGNORECASE)
+
+
+class Call(NamedTuple):
+    method: str
+    path: str
+    note: str = ""  # "base=main", "merge_method=squash": what a mutation asked for
 
 
 @dataclass
@@ -69,8 +89,11 @@ class FakeGitHub:
         self.pulls: dict[int, Json] = {}  # our own record; answers are built from it
         self.comments: dict[int, Json] = {}
         self.milestones: dict[int, str] = {}  # number: title
-        self.calls: list[tuple[str, str]] = []
+        self.calls: list[Call] = []
         self.faults: list[Fault] = []
+        self.repository: Path | None = None  # the bare repository the branches are pushed to
+        self.default_branch = "main"
+        self.deleted_branches: set[str] = set()
         self.rate_remaining = 5000
         self.rate_reset = int(time.time()) + 3600
         self.url = ""
@@ -116,7 +139,15 @@ class FakeGitHub:
         self.faults.append(fault)
 
     def count(self, method: str, prefix: str) -> int:
-        return sum(1 for m, p in self.calls if m == method and p.startswith(prefix))
+        return sum(1 for c in self.calls if c.method == method and c.path.startswith(prefix))
+
+    def mutations(self) -> list[Call]:
+        """The REST calls that change something, in the order they came."""
+        return [c for c in self.calls if c.method != "GET" and c.path != "/graphql"]
+
+    def fail_check(self, number: int, check: str | None = "ci") -> None:
+        """Make a required status check of the PR fail (None: it passes again)."""
+        self.pulls[number]["failing_check"] = check
 
     @property
     def graphql_calls(self) -> int:
@@ -130,7 +161,8 @@ class FakeGitHub:
         ]
 
     def merge(self, number: int) -> None:
-        self.pulls[number] |= {"state": "closed", "merged": True}
+        """Merged by hand on GitHub (no commit is made)."""
+        self.pulls[number] |= {"state": "closed", "merged": True, "merge_commit_sha": NO_SHA}
 
     def pull_json(self, number: int) -> Json:
         return self._pull(self.pulls[number])
@@ -165,7 +197,7 @@ class FakeGitHub:
     ) -> tuple[int, dict[str, str], Json | list[Json] | None]:
         url = urlsplit(target)
         with self._lock:
-            self.calls.append((method, _unprefixed(url.path)))
+            self.calls.append(Call(method, _unprefixed(url.path), _note(raw)))
             if auth not in (f"Bearer {self.token}", f"token {self.token}"):
                 return 401, self._rate_headers(), {"message": "Bad credentials", "status": "401"}
             fault = self._take_fault(method, url.path)
@@ -233,7 +265,10 @@ class FakeGitHub:
         return [
             (r"/pulls", "GET", self._list_pulls),
             (r"/pulls", "POST", self._create_pull),
+            (r"/pulls/(\d+)", "GET", self._get_pull),
             (r"/pulls/(\d+)", "PATCH", self._update_pull),
+            (r"/pulls/(\d+)/merge", "PUT", self._merge_pull),
+            (r"/git/refs/heads/(.+)", "DELETE", self._delete_branch),
             (r"/issues/(\d+)/labels", "POST", self._add_labels),
             (r"/issues/(\d+)/comments", "GET", self._list_comments),
             (r"/issues/(\d+)/comments", "POST", self._create_comment),
@@ -378,11 +413,13 @@ class FakeGitHub:
     def _list_pulls(self, *, query: dict[str, list[str]], body: Json) -> tuple[int, list[Json]]:
         state = query.get("state", ["open"])[0]
         head = query.get("head", [None])[0]
+        base = query.get("base", [None])[0]
         pulls = [
             pr
             for pr in sorted(self.pulls.values(), key=lambda p: p["number"])
             if (state == "all" or pr["state"] == state)
             and (head is None or f"{pr['head_owner']}:{pr['head']}" == head)
+            and (base is None or pr["base"] == base)
         ]
         return 200, [self._pull_simple(pr) for pr in pulls]
 
@@ -410,16 +447,121 @@ class FakeGitHub:
         }
         return 201, self._pull(self.pulls[number])
 
+    def _get_pull(
+        self, number: str, *, query: dict[str, list[str]], body: Json
+    ) -> tuple[int, Json]:
+        pr = self.pulls.get(int(number))
+        if pr is None:
+            return 404, {"message": "Not Found", "documentation_url": DOCS}
+        return 200, self._pull(pr)
+
     def _update_pull(
         self, number: str, *, query: dict[str, list[str]], body: Json
     ) -> tuple[int, Json]:
         pr = self.pulls.get(int(number))
         if pr is None:
             return 404, {"message": "Not Found", "documentation_url": DOCS}
+        if pr["state"] == "open" and pr["base"] in self.deleted_branches:
+            pr["state"] = "closed"  # as GitHub does to a PR whose base branch is gone
+            return 200, self._pull(pr)
         for key in ("title", "body", "base", "state"):
             if key in body:
                 pr[key] = body[key]
         return 200, self._pull(pr)
+
+    # --- REST: merging and deleting branches ---------------------------------------------------
+    def _merge_pull(
+        self, number: str, *, query: dict[str, list[str]], body: Json
+    ) -> tuple[int, Json]:
+        pr = self.pulls.get(int(number))
+        if pr is None:
+            return 404, {"message": "Not Found", "documentation_url": DOCS}
+        method = str(body.get("merge_method") or "merge")
+        refusal = self._merge_refusal(pr, method, body.get("sha"))
+        if refusal is not None:
+            return refusal
+        sha = self._merge_commit(pr, method) if self.repository else secrets.token_hex(20)
+        if sha is None:
+            return 405, _not_mergeable()
+        head_sha = self._tip(pr["head"])
+        pr |= {"state": "closed", "merged": True, "merge_commit_sha": sha}
+        pr |= {"merged_head": head_sha, "merge_method": method}
+        if pr["base"] == self.default_branch:
+            self._close_named_issues(str(pr["body"] or ""))
+        return 200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}
+
+    def _merge_refusal(self, pr: Json, method: str, sha: object) -> tuple[int, Json] | None:
+        """GitHub's 405 and 409 answers, in the order it checks."""
+        if pr["state"] != "open":
+            return 405, _not_mergeable()
+        if method not in ("merge", "squash"):
+            message = f"{method.capitalize()} merges are not allowed on this repository."
+            return 405, {"message": message, "documentation_url": MERGE_DOCS}
+        if pr.get("failing_check"):
+            message = f'Required status check "{pr["failing_check"]}" is failing.'
+            return 405, {"message": message, "documentation_url": MERGE_DOCS}
+        if sha is not None and sha != self._tip(pr["head"]):
+            message = "Head branch was modified. Review and try the merge again."
+            return 409, {"message": message, "documentation_url": MERGE_DOCS}
+        return None
+
+    def _merge_commit(self, pr: Json, method: str) -> str | None:
+        """A real merge (or squash) commit on the base branch; None when the two conflict."""
+        base, head = self._tip(pr["base"]), self._tip(pr["head"])
+        merged = self._git("merge-tree", "--write-tree", base, head, check=False)
+        if merged.returncode != 0:
+            return None
+        tree = merged.stdout.split()[0]
+        if method == "squash":
+            parents, message = ["-p", base], f"{pr['title']} (#{pr['number']})"
+        else:
+            parents = ["-p", base, "-p", head]
+            message = f"Merge pull request #{pr['number']} from {pr['head_owner']}/{pr['head']}"
+        sha = self._git("commit-tree", tree, *parents, "-m", message).stdout.strip()
+        self._git("update-ref", f"refs/heads/{pr['base']}", sha, base)
+        return sha
+
+    def _close_named_issues(self, body: str) -> None:
+        for number in CLOSING.findall(body):
+            issue = self._issue_record(int(number))
+            if issue is not None:
+                issue.state = "closed"
+
+    def _delete_branch(
+        self, branch: str, *, query: dict[str, list[str]], body: Json
+    ) -> tuple[int, Json | None]:
+        branch = unquote(branch)
+        if self.repository is None:
+            exists = branch not in self.deleted_branches
+        else:
+            exists = self._tip(branch) != NO_SHA
+        if not exists:
+            gone = {"message": "Reference does not exist", "documentation_url": REFS_DOCS}
+            return 422, gone | {"status": "422"}
+        if self.repository is not None:
+            self._git("update-ref", "-d", f"refs/heads/{branch}")
+        self.deleted_branches.add(branch)
+        return 204, None
+
+    def _tip(self, branch: str) -> str:
+        if self.repository is None:
+            return NO_SHA
+        found = self._git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False)
+        return found.stdout.strip() or NO_SHA
+
+    def _git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """git in the bare repository, as GitHub's own committer on a pinned date."""
+        env = {**os.environ, "GIT_AUTHOR_DATE": STAMP, "GIT_COMMITTER_DATE": STAMP}
+        for role in ("AUTHOR", "COMMITTER"):
+            env |= {f"GIT_{role}_NAME": "GitHub", f"GIT_{role}_EMAIL": "noreply@github.com"}
+        return subprocess.run(
+            ["git", *args],
+            cwd=self.repository,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=check,
+        )
 
     def _add_labels(
         self, number: str, *, query: dict[str, list[str]], body: Json | list[str]
@@ -519,12 +661,12 @@ class FakeGitHub:
             "updated_at": STAMP,
             "closed_at": STAMP if pr["state"] == "closed" else None,
             "merged_at": STAMP if pr.get("merged") else None,
-            "merge_commit_sha": None,
+            "merge_commit_sha": pr.get("merge_commit_sha"),
             "assignee": None,
             "assignees": [],
             "requested_reviewers": [],
             "requested_teams": [],
-            "head": self._ref(pr["head"], pr["head_owner"]),
+            "head": self._ref(pr["head"], pr["head_owner"], pr.get("merged_head")),
             "base": self._ref(pr["base"], self.owner),
             "_links": self._links(n),
             "author_association": "OWNER",
@@ -549,11 +691,12 @@ class FakeGitHub:
             "changed_files": 1,
         }
 
-    def _ref(self, branch: str, owner: str) -> Json:
+    def _ref(self, branch: str, owner: str, sha: str | None = None) -> Json:
+        """A PR's head or base; a merged PR's head shows the commit that was merged."""
         return {
             "label": f"{owner}:{branch}",
             "ref": branch,
-            "sha": "0" * 40,
+            "sha": sha or self._tip(branch),
             "user": _user(owner, 1),
             "repo": _repository(owner, self.repo),
         }
@@ -728,6 +871,21 @@ def _missing_issue(path: list[str], number: int) -> Json:
     }
 
 
+def _not_mergeable() -> Json:
+    return {"message": "Pull Request is not mergeable", "documentation_url": MERGE_DOCS}
+
+
+def _note(raw: bytes) -> str:
+    """What a mutation asked for, among the fields landing depends on."""
+    try:
+        body = json.loads(raw) if raw else {}
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    return ", ".join(f"{key}={body[key]}" for key in ("base", "merge_method") if key in body)
+
+
 def _unprefixed(path: str) -> str:
     """GitHub Enterprise Server's /api/v3 and /api/graphql, as github.com's paths."""
     if path == "/api/graphql":
@@ -778,6 +936,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PATCH(self) -> None:
         self._handle("PATCH")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: pytest shows failures
         pass

@@ -21,7 +21,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
+from urllib.parse import quote
 
 import httpx
 from githubkit import GitHub, Response, TokenAuthStrategy
@@ -40,7 +41,7 @@ from issuewave.errors import InputError, IssuewaveError, PrecheckError
 from issuewave.forges.base import PullRequestDraft
 from issuewave.issues import Issue
 from issuewave.store import PullRecord, Store
-from issuewave.types import BranchName, IssueNumber, PullNumber, RunId
+from issuewave.types import BranchName, CommitSha, IssueNumber, PullNumber, RunId
 
 log = logging.getLogger("issuewave.github")
 
@@ -169,6 +170,22 @@ class RemotePull:
     title: str
     body: str
     labels: tuple[str, ...]
+    state: str = "open"  # "open", "merged", or "closed" (closed without merging)
+    head_sha: str = ""  # the head's commit as GitHub shows it
+    merge_commit: CommitSha | None = None
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    """A merge GitHub made (`commit`), or its reason for refusing one (`refusal`)."""
+
+    commit: CommitSha | None
+    refusal: str = ""
+
+
+MergeMethod = Literal["merge", "squash"]
+MERGE_REFUSALS = (405, 409, 422)  # a failing required check, a moved head, a conflict, not open
+MERGE_TRIES = 3  # "Base branch was modified": GitHub is still digesting the previous merge
 
 
 # --- the HTTP layer: pacing, rate limits, retries ------------------------------------------------
@@ -897,6 +914,103 @@ class GitHubForge:
             mutation=True,  # adding a label twice is harmless, so a plain retry is safe
         )
 
+    # --- landing ------------------------------------------------------------------------------
+    def pull_by_head(self, head: BranchName, number: int | None = None) -> RemotePull | None:
+        """The head's pull request in any state: `number` if it is one of them, else the open
+        one, else the merged one, else a closed one."""
+
+        def send() -> list[RemotePull]:
+            answer = self.api.github.rest.pulls.list(
+                self.owner, self.repo, head=self._head(head), state="all", per_page=PAGE_SIZE
+            )
+            return [_remote_pull(pull) for pull in _json(answer)]
+
+        pulls = self.api.call(f"GET /repos/{self.full_name}/pulls?head={head}&state=all", send)
+        if chosen := [pull for pull in pulls if pull.number == number]:
+            return chosen[0]
+        rank = {"open": 0, "merged": 1}
+        return min(pulls, key=lambda p: (rank.get(p.state, 2), -p.number), default=None)
+
+    def pulls_on_base(self, base: BranchName) -> list[RemotePull]:
+        """The open pull requests whose base is `base`: those stacked on that branch."""
+
+        def send() -> list[RemotePull]:
+            answer = self.api.github.rest.pulls.list(
+                self.owner, self.repo, base=base, state="open", per_page=PAGE_SIZE
+            )
+            return [_remote_pull(pull) for pull in _json(answer)]
+
+        return self.api.call(f"GET /repos/{self.full_name}/pulls?base={base}", send)
+
+    def merge(self, pull: RemotePull, *, method: MergeMethod) -> MergeOutcome:
+        """Merge the PR if its head is still `pull.head_sha`. GitHub's refusals (a required check
+        failing, the head moved, not mergeable) come back as the outcome, not as an error."""
+        for attempt in range(MERGE_TRIES):
+            try:
+                return self._merge_once(pull, method)
+            except GitHubError as exc:
+                if exc.status not in MERGE_REFUSALS:
+                    raise
+                busy = "base branch was modified" in exc.message.lower()
+                if not busy or attempt + 1 == MERGE_TRIES:
+                    return MergeOutcome(None, exc.message)
+                self.api.pacing.sleep(self.api.pacing.backoff * 2**attempt)
+        raise AssertionError("unreachable: the last try returns")  # pragma: no cover
+
+    def _merge_once(self, pull: RemotePull, method: MergeMethod) -> MergeOutcome:
+        def send() -> MergeOutcome:
+            answer = self.api.github.rest.pulls.merge(
+                self.owner, self.repo, pull.number, merge_method=method, sha=pull.head_sha
+            )
+            data = _json(answer)
+            if not data.get("merged"):
+                return MergeOutcome(None, str(data.get("message") or "GitHub did not merge it"))
+            return MergeOutcome(CommitSha(str(data["sha"])))
+
+        def recover() -> MergeOutcome | None:  # the merge happened and its answer was lost
+            found = self.pull_by_head(pull.head, pull.number)
+            if found is None or found.state != "merged":
+                return None
+            return MergeOutcome(found.merge_commit or CommitSha(""))  # newer API versions omit it
+
+        what = f"PUT /repos/{self.full_name}/pulls/{pull.number}/merge"
+        return self.api.call(what, send, mutation=True, recover=recover)
+
+    def await_head(self, pull: RemotePull, sha: str, *, tries: int = 5) -> bool:
+        """After a push GitHub moves the PR's head in the background; until it shows `sha`, a
+        merge of `sha` would be refused as "head branch was modified"."""
+        for attempt in range(tries):
+            found = self.pull_by_head(pull.head, pull.number)
+            if found is not None and found.head_sha == sha:
+                return True
+            self.api.pacing.sleep(min(self.api.pacing.backoff * 2**attempt, 8.0))
+        return False
+
+    def retarget(self, number: int, base: BranchName) -> RemotePull:
+        """Point the PR at another base branch; GitHub's answer says whether it still is open."""
+
+        def send() -> RemotePull:
+            answer = self.api.github.rest.pulls.update(self.owner, self.repo, number, base=base)
+            return _remote_pull(_json(answer))
+
+        what = f"PATCH /repos/{self.full_name}/pulls/{number} (base {base})"
+        return self.api.call(what, send, mutation=True)  # the same base twice is harmless
+
+    def delete_branch(self, branch: BranchName) -> bool:
+        """Delete the branch on GitHub; False when it was gone already (404, 422)."""
+        ref = "heads/" + quote(branch, safe="/")
+        try:
+            self.api.call(
+                f"DELETE /repos/{self.full_name}/git/refs/{ref}",
+                lambda: self.api.github.rest.git.delete_ref(self.owner, self.repo, ref),
+                mutation=True,  # a retry after a lost answer finds it gone: 422, fine
+            )
+        except GitHubError as exc:
+            if exc.status in (404, 422):
+                return False
+            raise
+        return True
+
     # --- the progress comment -----------------------------------------------------------------
     def progress(self, issue: Issue, text: str) -> None:
         """The Forge protocol's progress note: a failure to write it never fails the issue."""
@@ -988,6 +1102,7 @@ def _closed_issue(ref: _Ref, seen: _Seen) -> Issue:
 
 def _remote_pull(data: Json) -> RemotePull:
     """The few fields we use, read from the raw answer: a schema drift elsewhere cannot break it."""
+    merged = bool(data.get("merged_at") or data.get("merged"))
     return RemotePull(
         number=int(data["number"]),
         url=str(data["html_url"]),
@@ -996,6 +1111,11 @@ def _remote_pull(data: Json) -> RemotePull:
         title=str(data["title"]),
         body=str(data.get("body") or ""),
         labels=tuple(str(label["name"]) for label in data.get("labels") or []),
+        state="merged" if merged else str(data["state"]),
+        head_sha=str(data["head"].get("sha") or ""),
+        merge_commit=CommitSha(str(data["merge_commit_sha"]))
+        if merged and data.get("merge_commit_sha")
+        else None,
     )
 
 
