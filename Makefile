@@ -26,8 +26,8 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/issuewave demo $(DIR)
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
 test: lint

@@ -34,8 +34,22 @@ class Sandbox:
         return self.folder / name
 
 
+def scratch_root() -> Path | None:
+    """Where the temporary repositories go: $ISSUEWAVE_BENCH_TMPDIR, else tmpfs when there is one.
+
+    tmpfs keeps the figures about issuewave rather than the disk: on a virtual disk mounted with
+    `discard`, creating and deleting the thousands of files of a worktree dominates everything.
+    """
+    chosen = os.environ.get("ISSUEWAVE_BENCH_TMPDIR")
+    if chosen:
+        return Path(chosen)
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
 def sandbox(prefix: str) -> Sandbox:
-    folder = Path(tempfile.mkdtemp(prefix=f"issuewave-bench-{prefix}-")).resolve()
+    folder = Path(tempfile.mkdtemp(prefix=f"issuewave-bench-{prefix}-", dir=scratch_root()))
+    folder = folder.resolve()
     home = folder / "home"
     home.mkdir()
     (home / ".gitconfig").write_text(
@@ -104,11 +118,19 @@ class CliRun:
     wall_s: float
 
 
-def issuewave(box: Sandbox, repo: Path, *args: str, check: bool = True) -> CliRun:
-    """The real CLI in a subprocess, as a user would run it."""
+def issuewave(
+    box: Sandbox, repo: Path, *args: str, check: bool = True, profile: Path | None = None
+) -> CliRun:
+    """The real CLI in a subprocess, as a user would run it; under py-spy when `profile` is given
+    (every thread sampled, waiting included, as collapsed stacks: `make bench` installs py-spy)."""
+    argv = [sys.executable, "-m", "issuewave", *args]
+    if profile is not None:
+        py_spy = Path(sys.executable).parent / "py-spy"
+        argv = [str(py_spy), "record", "--idle", "--threads", "--format", "raw",
+                "--rate", "250", "--output", str(profile), "--", *argv]  # fmt: skip
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "issuewave", *args],
+        argv,
         cwd=repo,
         env=box.env,
         capture_output=True,
@@ -195,3 +217,29 @@ def _os_name() -> str:
 def _quiet(argv: list[str]) -> str:
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     return done.stdout.strip()
+
+
+def profile_summary(
+    path: Path, *, thread: str = "", rate: int = 250, top: int = 25
+) -> list[tuple[str, float]]:
+    """Inclusive seconds per issuewave function from py-spy's raw output, over the threads whose
+    name contains `thread` (all when empty). Time the event loop spent waiting is its own row."""
+    seconds: dict[str, float] = {}
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        if not count.isdigit() or thread not in frames[0]:
+            continue
+        names = {_function(frame) for frame in frames if "issuewave/" in frame}
+        if "select (selectors.py" in frames[-1]:
+            names.add("(event loop waiting in select)")
+        for name in names | {"(all samples)"}:
+            seconds[name] = seconds.get(name, 0.0) + int(count) / rate
+    return sorted(seconds.items(), key=lambda item: -item[1])[:top]
+
+
+def _function(frame: str) -> str:
+    """'name (path/issuewave/x.py:12)' -> 'issuewave/x.py:name'."""
+    name, _, where = frame.partition(" (")
+    file = where.rsplit(":", 1)[0]
+    return f"{file[file.rfind('issuewave/') :]}:{name}"

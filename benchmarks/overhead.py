@@ -5,7 +5,9 @@ test command is `true`. issuewave runs the whole pipeline per issue (worktree, a
 commit, PR record) at jobs=1 and jobs=2; the script does `git worktree add -b`, writes the file,
 `git add` + `git commit`, `git worktree remove`, one issue after the other. issuewave keeps its
 worktrees for the user, so their removal (`git worktree remove`, the same command as the script's)
-is timed separately and added to issuewave's figure for the side-by-side ratio.
+is timed separately and added to issuewave's figure for the side-by-side ratio. A second run of
+the script keeps its worktrees too (removed at the end, timed apart), to tell a per-issue cost that
+grows with the worktrees already there (the system's) from one that grows in issuewave.
 
 Every variant starts from a byte-identical copy of one repository, in the same run.
 """
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import subprocess
 import time
 from pathlib import Path
@@ -26,15 +27,17 @@ ISSUES = 100
 FILES = 5000
 PER_FOLDER = 100
 # The same steps issuewave takes per issue, written by hand: no verification, no journal.
+# $3: "remove" (each worktree right after its commit) or "keep"; $4: each issue's start time.
 BY_HAND = """\
 set -euo pipefail
 cd "$1"
 for n in $(seq 1 "$2"); do
+  echo "$EPOCHREALTIME" >> "$4"
   git worktree add --quiet -b "feature/issue-$n" ".worktrees/issue-$n" main
   echo "done $n" > ".worktrees/issue-$n/issue-$n.txt"
   git -C ".worktrees/issue-$n" add --all
   git -C ".worktrees/issue-$n" commit --quiet -m "feat: issue $n (#$n)"
-  git worktree remove ".worktrees/issue-$n"
+  if [ "$3" = remove ]; then git worktree remove ".worktrees/issue-$n"; fi
 done
 """
 CLEANUP = """\
@@ -50,11 +53,12 @@ def main() -> int:
     parser.add_argument("--issues", type=int, default=ISSUES)
     parser.add_argument("--files", type=int, default=FILES)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--profile", type=Path, help="folder for py-spy profiles of each run")
     args = parser.parse_args()
     box = c.sandbox("overhead")
     try:
         template = make_repository(box, args.issues, args.files)
-        measure(box, template, args.issues, args.files)
+        measure(box, template, args.issues, args.files, args.profile)
     finally:
         if not args.keep:
             c.remove(box.folder)
@@ -88,9 +92,10 @@ def timed_bash(box: c.Sandbox, script: str, *args: str) -> float:
     return time.perf_counter() - started
 
 
-def measure(box: c.Sandbox, template: Path, issues: int, files: int) -> None:
-    by_hand = timed_bash(box, BY_HAND, str(copy_of(box, template, "by-hand")), str(issues))
-    runs = {jobs: run_issuewave(box, template, issues, jobs) for jobs in (1, 2)}
+def measure(box: c.Sandbox, template: Path, issues: int, files: int, profile: Path | None) -> None:
+    by_hand = run_script(box, template, issues, "remove")
+    keeping = run_script(box, template, issues, "keep")
+    runs = {jobs: run_issuewave(box, template, issues, jobs, profile) for jobs in (1, 2)}
     c.header(
         f"Overhead: {issues} independent issues on a repository of {files} files",
         {
@@ -99,69 +104,77 @@ def measure(box: c.Sandbox, template: Path, issues: int, files: int) -> None:
             "test command": "true",
             "per issue": "wall time of the whole run (process start to exit) / issues",
             "cleanup": "issuewave keeps its worktrees; `git worktree remove` of each is timed "
-            "separately and added in the '+ cleanup' rows (the script removes its own)",
+            "separately and added in the '+ cleanup' rows (the first script removes its own)",
         },
     )
-    rows: list[list[object]] = [["hand-written script (serial)", by_hand, _ms(by_hand, issues), 1.0]]
+    base = by_hand["wall"]
+    rows: list[list[object]] = [
+        ["script, removing each worktree", base, _ms(base, issues), 1.0],
+        ["script keeping worktrees, run only", keeping["wall"], _ms(keeping["wall"], issues),
+         c.ratio(keeping["wall"], base)],
+    ]  # fmt: skip
     for jobs, run in runs.items():
         whole = run["wall"] + run["cleanup"]
         rows += [
             [f"issuewave jobs={jobs}, run only", run["wall"], _ms(run["wall"], issues),
-             c.ratio(run["wall"], by_hand)],
+             c.ratio(run["wall"], base)],
             [f"issuewave jobs={jobs}, run + cleanup", whole, _ms(whole, issues),
-             c.ratio(whole, by_hand)],
+             c.ratio(whole, base)],
         ]  # fmt: skip
     c.print_table(["variant", "total s", "per issue ms", "× script"], rows)
     print()
-    growth_table(runs, issues)
+    starts = {
+        "script, removing each worktree": by_hand["starts"],
+        "script keeping worktrees": keeping["starts"],
+        **{f"issuewave jobs={jobs}": run["starts"] for jobs, run in runs.items()},
+    }
+    growth_table(starts, issues)
 
 
-def run_issuewave(box: c.Sandbox, template: Path, issues: int, jobs: int) -> dict[str, Any]:
+def run_script(box: c.Sandbox, template: Path, issues: int, mode: str) -> dict[str, Any]:
+    repo = copy_of(box, template, f"by-hand-{mode}")
+    stamps = box.path(f"by-hand-{mode}.starts")
+    wall = timed_bash(box, BY_HAND, str(repo), str(issues), mode, str(stamps))
+    starts = [float(line) for line in stamps.read_text().split()]
+    return {"wall": wall, "starts": starts}
+
+
+def run_issuewave(
+    box: c.Sandbox, template: Path, issues: int, jobs: int, profile: Path | None
+) -> dict[str, Any]:
     repo = copy_of(box, template, f"issuewave-j{jobs}")
-    run = c.issuewave(box, repo, "run", "--plain", "--json", "--jobs", str(jobs))
+    spy = None
+    if profile is not None:
+        profile.mkdir(parents=True, exist_ok=True)
+        spy = profile / f"overhead-j{jobs}.txt"
+    run = c.issuewave(box, repo, "run", "--plain", "--json", "--jobs", str(jobs), profile=spy)
+    if spy is not None:
+        print(f"\nprofile of jobs={jobs} ({spy}), inclusive seconds:")
+        for name, seconds in c.profile_summary(spy):
+            print(f"  {seconds:8.2f}  {name}")
     cleanup = timed_bash(box, CLEANUP, str(repo))
     figures = c.report(box, repo)
     done = sum(i["status"] == "succeeded" for i in figures["issues"])
     if done != issues:
         raise RuntimeError(f"jobs={jobs}: only {done} of {issues} issues succeeded")
-    return {"wall": run.wall_s, "cleanup": cleanup, "figures": figures}
+    starts = sorted(i["started_at"] for i in figures["issues"])
+    return {"wall": run.wall_s, "cleanup": cleanup, "starts": starts}
 
 
-def growth_table(runs: dict[int, dict[str, Any]], issues: int) -> None:
-    """Per-issue cost early and late in the run, from the journal (report --json)."""
+def growth_table(starts: dict[str, list[float]], issues: int) -> None:
+    """Per-issue cost early and late in the run: the mean interval between consecutive starts."""
     k = min(20, issues // 2)
     rows: list[list[object]] = []
-    for jobs, run in runs.items():
-        ordered = sorted(run["figures"]["issues"], key=lambda i: i["started_at"])
-        first, last = ordered[:k], ordered[-k:]
-        rows.append(
-            [
-                jobs,
-                _mean_span(first),
-                _mean_span(last),
-                c.ratio(_mean_span(last), _mean_span(first)),
-                _mean_gap(first),
-                _mean_gap(last),
-                c.ratio(_mean_gap(last), _mean_gap(first)),
-                run["figures"]["run"]["makespan_s"],
-            ]
-        )
-    print(f"Per-issue time of the first and last {k} issues, in ms (report --json, by start):")
-    print("span = the issue's start to its end (worktree, agent, verification, PR record);")
-    print("interval = between consecutive issue starts (span plus the scheduler's share).\n")
-    c.print_table(
-        ["jobs", "span first", "span last", "last/first", "interval first", "interval last",
-         "last/first", "makespan s"],
-        rows,
-    )  # fmt: skip
+    for name, times in starts.items():
+        first, last = _mean_gap(times[:k]), _mean_gap(times[-k:])
+        rows.append([name, first, last, c.ratio(last, first)])
+    print(f"Per-issue time of the first and last {k} issues: the mean interval between")
+    print("consecutive issue starts, in ms (issuewave: report --json issues[].started_at;")
+    print("the scripts: a timestamp at the top of each iteration).\n")
+    c.print_table(["variant", f"first {k}", f"last {k}", "last/first"], rows)
 
 
-def _mean_span(issues: list[dict[str, Any]]) -> float:
-    return 1000 * statistics.fmean(i["finished_at"] - i["started_at"] for i in issues)
-
-
-def _mean_gap(issues: list[dict[str, Any]]) -> float:
-    starts = [i["started_at"] for i in issues]
+def _mean_gap(starts: list[float]) -> float:
     return 1000 * (starts[-1] - starts[0]) / (len(starts) - 1)
 
 

@@ -166,6 +166,25 @@ def test_may_start_false_stops_new_starts() -> None:
     assert outcome.blocked == {}
 
 
+def test_upcoming_hears_the_ready_issues_next_in_line() -> None:
+    # 5 waits for 1; with two jobs, 2 and 4 (the highest priorities) start first.
+    recorder = Recorder(dict.fromkeys(range(1, 6), SHORT))
+    heard: list[list[int]] = []
+    run(
+        recorder,
+        [1, 2, 3, 4, 5],
+        {5: [1]},
+        {1: 1.0, 2: 5.0, 3: 2.0, 4: 4.0, 5: 3.0},
+        jobs=2,
+        upcoming=lambda issues: heard.append([int(i) for i in issues]),
+    )
+    assert recorder.order[:2] == [2, 4]
+    assert heard[0] == [3, 1]  # the next two to start, in the order they will start
+    assert all(len(issues) <= 2 for issues in heard)  # never more than `jobs` ahead
+    assert all(5 not in issues for issues in heard)  # ready only when a job was free for it
+    assert heard[-1] == []
+
+
 def test_cancellation_cancels_and_awaits_running_issues() -> None:
     cleaned: list[int] = []
     started = asyncio.Event()

@@ -158,6 +158,9 @@ def test_run_budget_stops_new_issues_and_says_so(project: Project) -> None:
     }
     assert statuses[152] == "succeeded"
     assert statuses[154] == "pending"
+    # 154's worktree was made in advance while 152 ran; never started, it is undone.
+    assert git(project.root, "branch", "--list", "feature/issue-154") == ""
+    assert not (project.root / ".worktrees" / "issue-154").exists()
 
 
 def test_issue_budget_stops_retries(project: Project) -> None:

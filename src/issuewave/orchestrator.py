@@ -85,26 +85,61 @@ class Orchestrator:
         # git worktree add/prune and branch creation share files under .git: one at a time.
         self._workspace_lock = asyncio.Lock()
         self._budget_announced = False
+        self._ahead: dict[IssueNumber, asyncio.Task[Worktree]] = {}  # worktrees made in advance
 
     async def run(self) -> Outcome:
         tasks = {t.issue: t for t in self.ctx.store.tasks(self.ctx.run_id)}
         done = [n for n, t in tasks.items() if t.status in DONE_STATES]
         # Failed or blocked before this pass (resume without --retry-failed, external blockers).
         ended = [n for n, t in tasks.items() if t.status in (FAILED, BLOCKED)]
-        return await schedule(
-            list(tasks),
-            self.ctx.plan.deps,
-            self.ctx.plan.priority,
-            jobs=self.ctx.config.jobs,
-            run_one=self._run_issue,
-            done=done,
-            failed=ended,
-            on_blocked=self._block,
-            may_start=self._run_budget_left,
-        )
+        try:
+            return await schedule(
+                list(tasks),
+                self.ctx.plan.deps,
+                self.ctx.plan.priority,
+                jobs=self.ctx.config.jobs,
+                run_one=self._run_issue,
+                done=done,
+                failed=ended,
+                on_blocked=self._block,
+                may_start=self._run_budget_left,
+                upcoming=self._prepare_ahead,
+            )
+        finally:
+            await self._drop_ahead()
+
+    # --- worktrees in advance ---------------------------------------------------------------
+    def _prepare_ahead(self, upcoming: list[IssueNumber]) -> None:
+        """The ready issues next in line get their worktree while the running ones work, so a
+        slot that frees up starts its agent without waiting for a checkout. At most `jobs`."""
+        for number in upcoming:
+            if len(self._ahead) >= self.ctx.config.jobs:
+                return
+            if number not in self._ahead:
+                self._ahead[number] = asyncio.create_task(self._prepare(self._task(number)))
+
+    async def _drop_ahead(self) -> None:
+        """Undo the worktrees made for issues the run never started (it stopped first): they hold
+        nothing but their base, and a later `run` must not find their branches."""
+        ahead = list(self._ahead.items())
+        self._ahead.clear()
+        for _, task in ahead:
+            task.cancel()
+        made = await asyncio.gather(*(task for _, task in ahead), return_exceptions=True)
+        for (number, _), worktree in zip(ahead, made, strict=True):
+            if isinstance(worktree, Worktree) and not self.ctx.store.attempts(
+                self.ctx.run_id, number
+            ):  # a reopened worktree holds an earlier attempt's work: it stays
+                async with self._workspace_lock:
+                    await asyncio.to_thread(self._discard, worktree)
+
+    def _discard(self, worktree: Worktree) -> None:
+        discard_unstarted(self.ctx.git, worktree.path, worktree.branch, worktree.base)
 
     # --- budgets ----------------------------------------------------------------------------
     def _run_budget_left(self) -> bool:
+        if self.ctx.config.max_run_cost is None and self.ctx.config.max_run_tokens is None:
+            return True  # asked before every start: reading every attempt would grow with the run
         spent = budget.spent(self.ctx.store.attempts(self.ctx.run_id))
         over = budget.exceeded(spent, self.ctx.config.max_run_cost, self.ctx.config.max_run_tokens)
         if over and not self._budget_announced:
@@ -134,8 +169,9 @@ class Orchestrator:
         self._record(
             number, RUNNING, kind="task_started", started_at=task.started_at or time.time()
         )
+        ahead = self._ahead.pop(number, None)
         try:
-            worktree = await self._prepare(task)
+            worktree = await (ahead if ahead is not None else self._prepare(task))
         except MergeConflict as exc:
             self._record(number, FAILED, kind="task_failed", reason=str(exc))
             return False
@@ -170,6 +206,9 @@ class Orchestrator:
 
     # --- workspace --------------------------------------------------------------------------
     async def _prepare(self, task: TaskRecord) -> Worktree:
+        if not task.base_commit:  # merging dependencies only writes objects: no lock needed
+            base = await asyncio.to_thread(self._choose_base, task)
+            task = dataclasses.replace(task, base_commit=base)
         async with self._workspace_lock:
             return await asyncio.to_thread(self._prepare_sync, task)
 
@@ -177,7 +216,7 @@ class Orchestrator:
         """The base is journalled before the branch exists, so a crash in between is resumable:
         the pre-checks refused foreign branches, so an existing branch here is this run's."""
         path = Path(task.worktree)
-        base = CommitSha(task.base_commit) if task.base_commit else self._choose_base(task)
+        base = CommitSha(task.base_commit or self._choose_base(task))
         if self.ctx.git.branch_exists(task.branch):
             if self.ctx.store.attempts(self.ctx.run_id, task.issue):
                 return reopen_worktree(self.ctx.git, path, task.branch, base)
@@ -511,8 +550,8 @@ class Orchestrator:
 
     def _repair_request(self, number: IssueNumber) -> tuple[float, str] | None:
         requests = [
-            e for e in self.ctx.store.events(self.ctx.run_id)
-            if e.issue == number and e.kind == "repair_requested"
+            e for e in self.ctx.store.events(self.ctx.run_id, kind="repair_requested")
+            if e.issue == number
         ]  # fmt: skip
         return (requests[-1].ts, str(requests[-1].data["feedback"])) if requests else None
 

@@ -46,7 +46,10 @@ async def schedule(
     failed: Collection[IssueNumber] = (),
     on_blocked: Callable[[IssueNumber, IssueNumber], None] = lambda issue, cause: None,
     may_start: Callable[[], bool] = lambda: True,
+    upcoming: Callable[[list[IssueNumber]], None] = lambda issues: None,
 ) -> Outcome:
+    """`upcoming` hears, after every round of starts, the ready issues next in line (at most
+    `jobs`, highest priority first), so their preparation can overlap the running ones."""
     state = _State(deps, _dependents(issues, deps), Outcome(succeeded=set(done)))
     state.waiting = set(issues) - state.outcome.succeeded - set(failed)
     for issue in sorted(failed):  # failed or blocked before this pass: their dependents wait
@@ -57,6 +60,7 @@ async def schedule(
     try:
         while True:
             _start_ready(state, running, jobs, run_one, may_start)
+            upcoming([issue for _, issue in heapq.nsmallest(jobs, state.ready)])
             if not running:
                 break
             finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)

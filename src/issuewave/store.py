@@ -385,11 +385,16 @@ class Store:
         rows = self._select(query + " ORDER BY issue, number", params)
         return [_attempt(r) for r in rows]
 
-    def events(self, run_id: RunId, after: int = 0) -> list[EventRecord]:
-        rows = self._select(
-            "SELECT * FROM events WHERE run_id = ? AND id > ? ORDER BY id", (run_id, after)
-        )
-        return [_event(r) for r in rows]
+    def events(
+        self, run_id: RunId, after: int = 0, *, kind: str | None = None
+    ) -> list[EventRecord]:
+        """The run's journal after event `after`; only events of `kind` when given, filtered in
+        SQL because the journal grows with every issue and the orchestrator asks per issue."""
+        query = "SELECT * FROM events WHERE run_id = ? AND id > ?"
+        params: tuple[Any, ...] = (run_id, after)
+        if kind is not None:
+            query, params = query + " AND kind = ?", (*params, kind)
+        return [_event(r) for r in self._select(query + " ORDER BY id", params)]
 
     def pull_requests(self, run_id: RunId | None = None) -> list[PullRecord]:
         if run_id is None:
