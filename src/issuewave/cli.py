@@ -9,6 +9,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -84,6 +85,14 @@ MaxCost = Annotated[float | None, typer.Option(help="USD per issue, where the CL
 MaxTokens = Annotated[int | None, typer.Option(help="Tokens per issue.")]
 MaxRunCost = Annotated[float | None, typer.Option(help="USD for the whole run.")]
 MaxRunTokens = Annotated[int | None, typer.Option(help="Tokens for the whole run.")]
+
+
+class ReportFormat(StrEnum):
+    markdown = "markdown"
+    json = "json"
+    html = "html"
+
+
 RunIdOption = Annotated[str | None, typer.Option("--run", help="A run id [default: the latest].")]
 
 
@@ -284,11 +293,18 @@ def report(
     run_id: RunIdOption = None,
     as_json: Json = False,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")] = None,
+    format: Annotated[
+        ReportFormat | None,
+        typer.Option(
+            "--format", help="markdown, json (as --json) or html (self-contained charts)."
+        ),
+    ] = None,
 ) -> None:
     """The completion summary, every figure measured from the run's journal."""
     from issuewave.commands.report import report as command
 
-    _dispatch(command, cwd=Path.cwd(), run_id=run_id, as_json=as_json, output=output)
+    chosen = format.value if format else None
+    _dispatch(command, cwd=Path.cwd(), run_id=run_id, as_json=as_json, output=output, format=chosen)
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""`issuewave report`: the completion summary (Markdown) or its figures (JSON)."""
+"""`issuewave report`: the completion summary (Markdown or HTML) or its figures (JSON)."""
 
 from __future__ import annotations
 
@@ -8,27 +8,51 @@ import tempfile
 from pathlib import Path
 
 from issuewave.commands._shared import pick_run, say
+from issuewave.errors import IssuewaveError
 from issuewave.project import open_project
-from issuewave.report import markdown
+from issuewave.report import html, markdown
 from issuewave.report.metrics import compute
+
+FORMATS = ("markdown", "json", "html")
 
 
 def report(
-    *, cwd: Path, run_id: str | None = None, as_json: bool = False, output: Path | None = None
+    *,
+    cwd: Path,
+    run_id: str | None = None,
+    as_json: bool = False,
+    output: Path | None = None,
+    format: str | None = None,
 ) -> int:
+    chosen = format or ("json" if as_json else "markdown")
+    if chosen not in FORMATS:
+        raise IssuewaveError(f"unknown report format {chosen!r}", hint="markdown, json or html")
+    if as_json and chosen != "json":
+        raise IssuewaveError("--json and --format disagree", hint="give one of them")
     project = open_project(cwd)
     run = pick_run(project.store, run_id)
     figures = compute(project.store, run)
-    if as_json:
+    if chosen == "json":
         text = json.dumps(figures.as_json(), indent=2) + "\n"
+    elif chosen == "html":
+        attempts = project.store.attempts(run.id)
+        text = html.render(figures, attempts, project=project.root.name)
     else:
-        text = markdown.render(figures, project=project.root.name)
+        text = markdown.render(figures, project=project.root.name, html_report=_beside(output))
     if output is None:
         print(text, end="")
     else:
         write_atomically(output, text)
         say(f"wrote {output}")
     return 0
+
+
+def _beside(output: Path | None) -> str | None:
+    """The HTML report written next to the Markdown one (same name, .html), if there is one."""
+    if output is None:
+        return None
+    sibling = output.with_suffix(".html")
+    return sibling.name if sibling != output and sibling.is_file() else None
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -20,10 +20,14 @@ STATUS_MARK = {
 }
 
 
-def render(figures: Figures, *, project: str) -> str:
+def render(figures: Figures, *, project: str, html_report: str | None = None) -> str:
+    """`html_report`: the name of the HTML report written beside this one, to link to."""
     run = figures.run
     sections = [
         _header(run, project),
+        f"Charts (timeline, dependency graph): [{html_report}]({html_report})"
+        if html_report
+        else "",
         _summary(run),
         _issues(figures.issues, run),
         _waves(figures),
@@ -71,44 +75,97 @@ def _summary(run: RunFigures) -> str:
     return "\n".join(lines)
 
 
+ISSUE_HEADERS = (
+    "Issue",
+    "Title",
+    "Status",
+    "Branch",
+    "PR",
+    "Attempts",
+    "Time",
+    "Wave",
+    "Agent",
+    "Tokens",
+    "Cost",
+)
+WAVE_HEADERS = ("Wave", "Issues", "Verified", "Span", "Issue time")
+METRIC_HEADERS = ("Metric", "Value", "Notes")
+
+
+def issue_rows(issues: Sequence[IssueFigures]) -> list[tuple[str, ...]]:
+    """The Issues table's cells as plain text (the title shortened to one line, not escaped)."""
+    return [
+        (
+            f"#{i.number}",
+            one_line(i.title, 70),
+            STATUS_MARK.get(i.status, i.status),
+            i.branch,
+            f"#{i.pr}" if i.pr else "—",
+            str(i.attempts),
+            _dur(i.duration_s),
+            str(i.wave),
+            i.agent or "—",
+            _tokens(i.tokens),
+            _money(i.cost_usd),
+        )
+        for i in issues
+    ]
+
+
+def agent_claims(issues: Sequence[IssueFigures]) -> list[tuple[int, str]]:
+    """What each agent said at the end, one line each (plain text, not escaped)."""
+    return [(i.number, one_line(i.final_message or "", 200)) for i in issues if i.final_message]
+
+
+def failure_reasons(issues: Sequence[IssueFigures]) -> list[tuple[int, str]]:
+    """Why the issues that did not land did not (plain text, not escaped)."""
+    return [
+        (i.number, one_line(i.reason or "", 300))
+        for i in issues
+        if i.reason and i.status not in (SUCCEEDED, REUSED)
+    ]
+
+
 def _issues(issues: Sequence[IssueFigures], run: RunFigures) -> str:
     lines = ["## Issues", ""]
-    lines.append(
-        "| Issue | Title | Status | Branch | PR | Attempts | Time | Wave | Agent | Tokens | Cost |"
-    )
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
-    for i in issues:
-        pr = f"#{i.pr}" if i.pr else "—"
-        lines.append(
-            f"| #{i.number} | {_md(one_line(i.title, 70))} | {STATUS_MARK.get(i.status, i.status)}"
-            f" | `{i.branch}` | {pr} | {i.attempts} | {_dur(i.duration_s)} | {i.wave}"
-            f" | {i.agent or '—'} | {_tokens(i.tokens)} | {_money(i.cost_usd)} |"
-        )
-    said = [i for i in issues if i.final_message]
+    lines.append("| " + " | ".join(ISSUE_HEADERS) + " |")
+    lines.append("|" + "---|" * len(ISSUE_HEADERS))
+    for cells in issue_rows(issues):
+        number, title, status, branch, *rest = cells
+        lines.append("| " + " | ".join([number, _md(title), status, f"`{branch}`", *rest]) + " |")
+    said = agent_claims(issues)
     if said:
         lines += ["", "What each agent said at the end (its claim; the tests decided):", ""]
-        lines += [f"- #{i.number}: {_md(one_line(i.final_message or '', 200))}" for i in said]
-    reasons = [i for i in issues if i.reason and i.status not in (SUCCEEDED, REUSED)]
+        lines += [f"- #{n}: {_md(text)}" for n, text in said]
+    reasons = failure_reasons(issues)
     if reasons:
         lines += ["", "Why the others did not land:", ""]
-        lines += [f"- #{i.number}: {_md(one_line(i.reason or '', 300))}" for i in reasons]
+        lines += [f"- #{n}: {_md(text)}" for n, text in reasons]
     return "\n".join(lines)
+
+
+def wave_rows(figures: Figures) -> list[tuple[str, ...]]:
+    return [
+        (
+            str(w.wave),
+            ", ".join(f"#{n}" for n in w.issues),
+            f"{w.succeeded}/{len(w.issues)}",
+            _dur(w.span_s),
+            _dur(w.work_s),
+        )
+        for w in figures.waves
+    ]
 
 
 def _waves(figures: Figures) -> str:
     lines = ["## Waves", "", "Waves are how the plan is drawn; an issue started as soon as its own"]
     lines += ["dependencies succeeded, not when its whole wave was done.", ""]
-    lines += ["| Wave | Issues | Verified | Span | Issue time |", "|---|---|---|---|---|"]
-    for w in figures.waves:
-        issues = ", ".join(f"#{n}" for n in w.issues)
-        lines.append(
-            f"| {w.wave} | {issues} | {w.succeeded}/{len(w.issues)} | {_dur(w.span_s)}"
-            f" | {_dur(w.work_s)} |"
-        )
+    lines += ["| " + " | ".join(WAVE_HEADERS) + " |", "|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in wave_rows(figures)]
     return "\n".join(lines)
 
 
-def _metrics(run: RunFigures) -> str:
+def metric_rows(run: RunFigures) -> list[tuple[str, str, str]]:
     path = " → ".join(f"#{n}" for n in run.critical_path) or "—"
     rows = [
         ("Makespan", _dur(run.makespan_s), "first attempt's start to last issue's end"),
@@ -126,6 +183,11 @@ def _metrics(run: RunFigures) -> str:
     ]
     if run.downtime_s:
         rows.append(("Time stopped", _dur(run.downtime_s), "between interruption and resume"))
+    return rows
+
+
+def _metrics(run: RunFigures) -> str:
+    rows = metric_rows(run)
     lines = ["## Performance Metrics", "", "| Metric | Value | Notes |", "|---|---|---|"]
     lines += [f"| {name} | {value} | {note} |" for name, value, note in rows]
     return "\n".join(lines)
