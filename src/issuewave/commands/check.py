@@ -15,6 +15,7 @@ from issuewave import integrate, proc
 from issuewave.agents.base import allowed_environment
 from issuewave.commands._shared import out, pick_run, run_config, say
 from issuewave.commands.run import checked_test_command
+from issuewave.git import Git
 from issuewave.integrate import Branch, CheckResult, Integration
 from issuewave.plan import dependency_order
 from issuewave.project import Project, open_project
@@ -55,11 +56,14 @@ def verified_branches(store: Store, run: RunRecord) -> list[Branch]:
 
 
 def conflict_check(project: Project, run: RunRecord) -> CheckResult:
+    return record_conflicts(project.git, project.store, run)
+
+
+def record_conflicts(git: Git, store: Store, run: RunRecord) -> CheckResult:
     """Trial merges of the run's verified branches, journalled for status, report and plan."""
-    tasks = project.store.tasks(run.id)
-    deps = {t.issue: t.depends_on for t in tasks}
-    result = integrate.check(project.git, verified_branches(project.store, run), deps)
-    project.store.log_event(run.id, None, "conflict_check", **result.as_json())
+    deps = {t.issue: t.depends_on for t in store.tasks(run.id)}
+    result = integrate.check(git, verified_branches(store, run), deps)
+    store.log_event(run.id, None, "conflict_check", **result.as_json())
     return result
 
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from issuewave import integrate, proc
+from issuewave import proc
 from issuewave.agents.base import Agent, allowed_environment, find_program
 from issuewave.agents.registry import make_agent
 from issuewave.config import detect_test_cmd
@@ -344,16 +344,12 @@ def _finish(ctx: RunContext, outcome: Outcome, *, as_json: bool) -> int:
 
 def _conflicts_at_the_end(ctx: RunContext) -> None:
     """Parallel branches that pass alone may collide when merged: say so now, not at merge time."""
-    from issuewave.commands.check import verified_branches  # the check builds on this module
+    from issuewave.commands.check import record_conflicts  # the check builds on this module
 
     run = ctx.store.run(ctx.run_id)
     if run is None:
         return
-    tasks = ctx.store.tasks(ctx.run_id)
-    deps = {t.issue: t.depends_on for t in tasks}
-    result = integrate.check(ctx.git, verified_branches(ctx.store, run), deps)
-    ctx.store.log_event(ctx.run_id, None, "conflict_check", **result.as_json())
-    for pair in result.conflicts:
+    for pair in record_conflicts(ctx.git, ctx.store, run).conflicts:
         _say(f"conflict: #{pair.a} and #{pair.b} both change {', '.join(pair.files)}; "
              "`issuewave check` for details")  # fmt: skip
 
