@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
 import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -177,6 +180,9 @@ def test_live_view_in_a_terminal_and_plain_lines_in_a_pipe(project: Project) -> 
     screen = _run_in_pty([sys.executable, "-m", "issuewave", "run"], project.root, env)
     assert "issuewave — 3 done" in screen
     assert "#155" in screen and "succeeded" in screen
+    assert "Agent's last line" in screen and "Tokens" in screen and "Cost" in screen
+    assert "command" in screen  # the agent column
+    assert "resolved issue 155" in screen  # the agent's last output line, read from its log
     assert "\x1b[" in screen  # drawn in place, not printed line by line
     plain = project.cli("report")  # a pipe: the report, no control sequences
     assert "\x1b[" not in plain.stdout
@@ -184,6 +190,8 @@ def test_live_view_in_a_terminal_and_plain_lines_in_a_pipe(project: Project) -> 
 
 def _run_in_pty(argv: list[str], cwd: Path, env: dict[str, str]) -> str:
     leader, follower = pty.openpty()
+    # A wide terminal, as on a desktop: rich fits the table to the window's columns.
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
     child = subprocess.Popen(argv, cwd=cwd, env=env, stdin=follower, stdout=follower,
                              stderr=follower, close_fds=True)  # fmt: skip
     os.close(follower)

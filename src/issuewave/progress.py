@@ -16,6 +16,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from issuewave.live import RunNow, Watcher
 from issuewave.naming import one_line
 from issuewave.types import IssueNumber
 
@@ -23,6 +24,7 @@ STATE_STYLE = {
     "pending": "dim",
     "running": "cyan",
     "verifying": "yellow",
+    "reused": "green",
     "succeeded": "green",
     "failed": "red",
     "blocked": "magenta",
@@ -92,13 +94,12 @@ class PlainView:
 
 
 class LiveView:
-    """A table redrawn in place on a terminal."""
+    """A table redrawn in place on a terminal, from what the run has written down (`live`)."""
 
-    def __init__(self, rows: list[Row]) -> None:
-        self._rows = _Rows({r.issue: r for r in rows})
-        self._started = time.time()
+    def __init__(self, watcher: Watcher) -> None:
+        self._watcher = watcher
         self._live = Live(
-            get_renderable=self._table, console=Console(stderr=True), refresh_per_second=4
+            get_renderable=self._table, console=Console(stderr=True), refresh_per_second=2
         )
 
     def __enter__(self) -> LiveView:
@@ -109,34 +110,49 @@ class LiveView:
         self._live.__exit__(None, None, None)
 
     def update(self, issue: IssueNumber, state: str, *, attempt: int = 0, note: str = "") -> None:
-        self._rows.apply(issue, state, attempt, note)
+        self._live.refresh()  # the store already says it; draw it now rather than at the tick
 
     def _table(self) -> Table:
-        rows = list(self._rows.rows.values())
-        counts = {s: sum(r.state == s for r in rows) for s in STATE_STYLE}
-        elapsed = time.time() - self._started
-        title = (
-            f"issuewave — {counts['succeeded']} done, {counts['running'] + counts['verifying']}"
-            f" running, {counts['pending']} waiting, {counts['failed'] + counts['blocked']}"
-            f" failed or blocked — {elapsed:.0f}s"
+        return live_table(self._watcher.snapshot(), time.time())
+
+
+def live_table(run: RunNow, now: float) -> Table:
+    counts = run.counts
+    title = (
+        f"issuewave — {counts['done']} done, {counts['running']} running, {counts['waiting']}"
+        f" waiting, {counts['failed']} failed or blocked — {_clock(run.elapsed_s(now))}"
+    )
+    table = Table(title=title, expand=False)
+    columns = ("Issue", "Wave", "State", "Try", "Elapsed", "Agent", "Tokens", "Cost", "Title")
+    for column in columns:
+        # Number and state stay whole on a narrow terminal; the title and last line give way.
+        keep = column in ("Issue", "State")
+        table.add_column(column, overflow="ellipsis", no_wrap=True, min_width=9 if keep else None)
+    table.add_column("Agent's last line", overflow="ellipsis", no_wrap=True, max_width=60)
+    for i in run.issues:
+        style = STATE_STYLE.get(i.state, "")
+        elapsed = i.elapsed_s(now)
+        table.add_row(
+            f"#{i.number}",
+            str(i.wave),
+            f"[{style}]{i.state}[/]",
+            str(i.attempt or ""),
+            _clock(elapsed) if elapsed is not None else "",
+            escape(i.agent or ""),
+            f"{i.tokens:,}" if i.tokens else "",
+            f"${i.cost_usd:.2f}" if i.cost_usd is not None else "",
+            escape(one_line(i.title, 40)),
+            escape(i.last_line),
         )
-        table = Table(title=title, expand=False)
-        for column in ("Issue", "Wave", "State", "Attempt", "Elapsed", "Title", "Note"):
-            table.add_column(column, overflow="ellipsis", no_wrap=column != "Note")
-        for r in sorted(rows, key=lambda r: (r.wave, r.issue)):
-            style = STATE_STYLE.get(r.state, "")
-            table.add_row(
-                f"#{r.issue}",
-                str(r.wave),
-                f"[{style}]{r.state}[/]",
-                str(r.attempt or ""),
-                r.elapsed(),
-                escape(one_line(r.title, 50)),
-                escape(one_line(r.note, 60)),
-            )
-        return table
+    return table
 
 
-def make_view(rows: list[Row], *, plain: bool) -> View:
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{rest:02d}" if hours else f"{minutes}:{rest:02d}"
+
+
+def make_view(rows: list[Row], *, plain: bool, watcher: Watcher) -> View:
     interactive = sys.stderr.isatty() and not plain and "NO_COLOR" not in os.environ
-    return LiveView(rows) if interactive else PlainView(rows)
+    return LiveView(watcher) if interactive else PlainView(rows)

@@ -24,6 +24,7 @@ from issuewave.agents.registry import make_agent
 from issuewave.config import detect_test_cmd
 from issuewave.errors import InputError, PrecheckError
 from issuewave.git import Git
+from issuewave.live import Watcher
 from issuewave.orchestrator import Orchestrator, RunContext, describe_outcome, mark_interrupted
 from issuewave.plan import Plan
 from issuewave.progress import Row, make_view
@@ -303,7 +304,8 @@ def execute(ctx: RunContext, *, as_json: bool, plain: bool) -> int:
     rows = [_row(t) for t in store.tasks(ctx.run_id)]
     store.update_run(ctx.run_id, "run_started", status="running", pid=os.getpid())
     try:
-        with make_view(rows, plain=plain) as view:
+        watcher = Watcher(store, ctx.run_id, ctx.agent)
+        with make_view(rows, plain=plain, watcher=watcher) as view:
             outcome = asyncio.run(_supervised(Orchestrator(ctx, view)))
     except (KeyboardInterrupt, asyncio.CancelledError):
         mark_interrupted(store, ctx.run_id, requeue=False)
