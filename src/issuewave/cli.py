@@ -349,6 +349,19 @@ def logs(
 
 
 @app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; any but loopback requires a token.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free one).")] = 8765,
+) -> None:
+    """The web dashboard: live run overview, one page per issue, past runs."""
+    from issuewave.commands.serve import serve as command
+
+    _dispatch(command, cwd=Path.cwd(), host=host, port=port)
+
+
+@app.command()
 def land(
     squash: Annotated[bool, typer.Option(help="One squashed commit per issue.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Print what would be merged.")] = False,

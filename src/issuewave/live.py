@@ -104,6 +104,8 @@ class RunNow:
                     "attempt": i.attempt,
                     "agent": i.agent,
                     "depends_on": i.depends_on,
+                    "started_at": i.started_at,
+                    "finished_at": i.finished_at,
                     "elapsed_s": _rounded(i.elapsed_s(moment)),
                     "tokens": i.tokens,
                     "cost_usd": i.cost_usd,

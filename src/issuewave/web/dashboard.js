@@ -1,0 +1,110 @@
+"use strict";
+// Keeps a dashboard page live from server-sent events. Text from issues and agents is only ever
+// set with textContent; innerHTML takes only the server's own escaped fragments.
+(function () {
+  const cfg = ISSUEWAVE;
+  const dot = document.getElementById("live-dot");
+  let shape = null;
+  let offset = 0; // server clock minus this browser's clock, in seconds
+  let snapshot = null;
+
+  function clock(seconds) {
+    const s = Math.max(0, Math.floor(seconds));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    const mm = h ? String(m).padStart(2, "0") : String(m);
+    return (h ? h + ":" : "") + mm + ":" + String(r).padStart(2, "0");
+  }
+
+  function setText(el, text) {
+    if (el && el.textContent !== text) el.textContent = text;
+  }
+
+  function now() {
+    return Date.now() / 1000 + offset;
+  }
+
+  function cell(row, name) {
+    return row.querySelector("td." + name);
+  }
+
+  function applyIssue(issue) {
+    const row = document.getElementById("issue-" + issue.number);
+    if (row) {
+      row.className = "state-" + issue.state;
+      setText(cell(row, "state"), issue.state);
+      setText(cell(row, "attempt"), issue.attempt ? String(issue.attempt) : "");
+      setText(cell(row, "agent"), issue.agent || "");
+      setText(cell(row, "tokens"), issue.tokens ? issue.tokens.toLocaleString("en") : "");
+      setText(cell(row, "cost"), issue.cost_usd === null ? "" : "$" + issue.cost_usd.toFixed(2));
+      setText(cell(row, "last"), issue.last_line);
+    }
+    const node = document.querySelector('#graph g.node[data-issue="' + issue.number + '"]');
+    if (node && node.getAttribute("data-status") !== issue.state) {
+      node.setAttribute("data-status", issue.state);
+      const rect = node.querySelector("rect");
+      if (rect) rect.setAttribute("fill", cfg.colours[issue.state] || "#bdc3c7");
+    }
+    if (cfg.issue === issue.number) {
+      setText(document.getElementById("issue-state"), issue.state);
+      if (cfg.latest && cfg.attempt !== null && issue.attempt > cfg.attempt) location.reload();
+      if (cfg.latest && cfg.attempt === null && issue.attempt > 0) location.reload();
+    }
+  }
+
+  function tick() {
+    if (!snapshot) return;
+    const t = now();
+    const end = snapshot.finished_at === null ? t : snapshot.finished_at;
+    setText(document.getElementById("run-elapsed"), clock(end - snapshot.started_at));
+    for (const issue of snapshot.issues) {
+      const row = document.getElementById("issue-" + issue.number);
+      if (!row || issue.started_at === null) continue;
+      const stop = issue.finished_at === null ? t : issue.finished_at;
+      setText(cell(row, "elapsed"), clock(stop - issue.started_at));
+    }
+  }
+
+  function refresh(name) {
+    const el = document.getElementById(name);
+    if (!el) return;
+    fetch(cfg.run + "/fragments/" + name, { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.text() : Promise.reject(r.status)))
+      .then((html) => { el.innerHTML = html; })
+      .catch(() => {});
+  }
+
+  function applyRun(data) {
+    snapshot = data;
+    offset = data.server_now - Date.now() / 1000;
+    setText(document.getElementById("run-status"), data.status);
+    for (const key of Object.keys(data.counts)) {
+      setText(document.getElementById("count-" + key), String(data.counts[key]));
+    }
+    data.issues.forEach(applyIssue);
+    const now = data.issues.map((i) => i.number + ":" + i.state + ":" + i.attempt).join(",");
+    if (shape !== null && now !== shape) ["gantt", "figures"].forEach(refresh);
+    shape = now;
+    tick();
+  }
+
+  const runEvents = new EventSource(cfg.run + "/events");
+  runEvents.addEventListener("snapshot", (e) => applyRun(JSON.parse(e.data)));
+  runEvents.onopen = () => dot && dot.classList.add("on");
+  runEvents.onerror = () => dot && dot.classList.remove("on");
+  setInterval(tick, 1000);
+
+  if (cfg.issue !== null && cfg.attempt !== null) {
+    const url = cfg.run + "/issues/" + cfg.issue + "/attempts/" + cfg.attempt + "/output";
+    const output = new EventSource(url);
+    for (const name of ["out", "err", "tests"]) {
+      output.addEventListener(name, (e) => {
+        const pre = document.querySelector('pre[data-stream="' + name + '"]');
+        if (!pre) return;
+        const follow = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+        pre.appendChild(document.createTextNode(JSON.parse(e.data)));
+        if (follow) pre.scrollTop = pre.scrollHeight;
+      });
+    }
+    output.addEventListener("end", () => output.close());
+  }
+})();
