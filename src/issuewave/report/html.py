@@ -293,7 +293,7 @@ def _node(issue: IssueFigures, place: tuple[float, float], critical: bool) -> st
     x, y = place
     colour = STATE_COLOURS.get(issue.status, "#bdc3c7")
     stroke = 'stroke="#000" stroke-width="3"' if critical else 'stroke="#555" stroke-width="1"'
-    label = escape(one_line(f"#{issue.number} {issue.title}", 20))
+    label = escape(one_line(f"#{issue.number} {issue.title}", 17))  # fits NODE_W at 12px
     return (
         f'<g class="node{" critical" if critical else ""}" data-issue="{issue.number}"'
         f' data-status="{escape(issue.status)}"><title>'

@@ -45,7 +45,9 @@
       if (rect) rect.setAttribute("fill", cfg.colours[issue.state] || "#bdc3c7");
     }
     if (cfg.issue === issue.number) {
-      setText(document.getElementById("issue-state"), issue.state);
+      const before = document.getElementById("issue-state");
+      if (before && before.textContent !== issue.state && shape !== null) refreshIssue();
+      setText(before, issue.state);
       if (cfg.latest && cfg.attempt !== null && issue.attempt > cfg.attempt) location.reload();
       if (cfg.latest && cfg.attempt === null && issue.attempt > 0) location.reload();
     }
@@ -70,6 +72,20 @@
     fetch(cfg.run + "/fragments/" + name, { credentials: "same-origin" })
       .then((r) => (r.ok ? r.text() : Promise.reject(r.status)))
       .then((html) => { el.innerHTML = html; })
+      .catch(() => {});
+  }
+
+  // The issue page's facts (attempts, pull request, diff) as the server renders them now.
+  function refreshIssue() {
+    fetch(location.href, { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.text() : Promise.reject(r.status)))
+      .then((html) => {
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        for (const id of ["issue-facts", "diff-stat"]) {
+          const mine = document.getElementById(id), theirs = fresh.getElementById(id);
+          if (mine && theirs) mine.replaceWith(document.adoptNode(theirs));
+        }
+      })
       .catch(() => {});
   }
 

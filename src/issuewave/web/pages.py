@@ -157,10 +157,13 @@ def issue_page(project: str, page: IssuePage) -> str:
         f'<p>Run <a href="{run_url(page.run.id)}"><code>{escape(page.run.id)}</code></a> · '
         f'state <b id="issue-state">{escape(state)}</b> · wave {task.wave} · branch '
         f"<code>{escape(task.branch)}</code>" + (f" · depends on {deps}" if deps else "") + "</p>",
+        # Re-read by the script when the attempt ends (see refreshIssue in dashboard.js).
+        '<div id="issue-facts">',
         _pull(page.pull),
         f"<p>{escape(task.reason)}</p>" if task.reason else "",
         "<h2>Attempts</h2>",
         _attempts(page),
+        "</div>",
     ]
     if page.shown is not None:
         shown = page.shown.number
