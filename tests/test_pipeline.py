@@ -279,6 +279,10 @@ def test_demo_runs_the_whole_pipeline(tmp_path: Path) -> None:
     by_issue = {i["number"]: i for i in report["issues"]}
     assert by_issue[5]["attempts"] == 2  # the demo agent's first try at #5 fails its tests
     assert report["run"]["prs_in_dependency_order"] is True
+    # The charts beside the Markdown report, linked from it.
+    charts = (tmp_path / "demo" / "issuewave-report.html").read_text()
+    assert charts.count('class="phase agent') == 8  # seven issues, one retry
+    assert "(issuewave-report.html)" in (tmp_path / "demo" / "issuewave-report.md").read_text()
 
 
 def _succeeded(project: Project) -> list[int]:

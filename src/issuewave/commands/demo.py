@@ -21,7 +21,7 @@ from issuewave.commands.run import run
 from issuewave.errors import InputError, PrecheckError
 from issuewave.git import Git
 from issuewave.project import open_project
-from issuewave.report import markdown
+from issuewave.report import html, markdown
 from issuewave.report.metrics import compute
 
 
@@ -77,7 +77,11 @@ def _show_results(target: Path) -> None:
     run = project.store.latest_run()
     if run is None:
         return
-    text = markdown.render(compute(project.store, run), project="notebook (demo)")
+    figures = compute(project.store, run)
+    charts_path = target / "issuewave-report.html"
+    attempts = project.store.attempts(run.id)
+    write_atomically(charts_path, html.render(figures, attempts, project="notebook (demo)"))
+    text = markdown.render(figures, project="notebook (demo)", html_report=charts_path.name)
     report_path = target / "issuewave-report.md"
     write_atomically(report_path, text)
     print(text)
@@ -88,6 +92,8 @@ def _show_results(target: Path) -> None:
         f"  state store (SQLite)       {project.store.path}\n"
         f"  agent and test logs        {project.store.home / 'runs' / run.id}\n"
         f"  this report                {report_path}\n"
+        f"  its charts                 {charts_path}\n"
+        f"  the dashboard              cd {shlex.quote(str(target))} && issuewave serve\n"
         f"  look around                cd {shlex.quote(str(target))} && issuewave status && "
         "issuewave prs"
     )
