@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean-venv browser
+.PHONY: demo test lint bench clean-venv browser screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,8 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/issuewave demo $(DIR)
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/ruff format --check src tests benchmarks docs
 	$(BIN)/mypy
 
 # The dashboard tests drive Debian's chromium through Playwright; Playwright's own browser
@@ -46,6 +46,10 @@ test: lint browser
 
 bench: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+
+# The README's pictures, from one real demo run (needs tmux and chromium).
+screenshots: $(VENV)/.dev-installed $(VENV)/.demo-installed browser
+	$(BIN)/python docs/screenshots.py
 
 clean-venv:
 	rm -rf $(VENV)

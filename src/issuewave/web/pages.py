@@ -25,7 +25,8 @@ from issuewave.store import AttemptRecord, PullRecord, RunRecord, TaskRecord
 DASHBOARD_CSS = """
 nav { margin-bottom: 1em; } nav a { margin-right: 1em; }
 .counts span { margin-right: 1.2em; } .counts b { font-size: 1.2em; }
-td.state { font-weight: bold; } td.last { max-width: 420px; overflow: hidden;
+th { white-space: nowrap; } td.state { font-weight: bold; }
+td.last { max-width: 420px; overflow: hidden;
   text-overflow: ellipsis; white-space: nowrap; color: #555; }
 tr.state-running td.state, tr.state-verifying td.state { color: #3b6fb6; }
 tr.state-succeeded td.state, tr.state-reused td.state { color: #2e9d57; }
@@ -145,7 +146,12 @@ def _live_row(run_id: str, issue: IssueNow) -> str:
 
 
 def figures_table(figures: Figures) -> str:
-    return report_html.table(markdown.METRIC_HEADERS, markdown.metric_rows(figures.run))
+    table = report_html.table(markdown.METRIC_HEADERS, markdown.metric_rows(figures.run))
+    if figures.run.status == "running":
+        return (
+            "<p><i>So far: the run is still going; these cover what has happened.</i></p>" + table
+        )
+    return table
 
 
 def issue_page(project: str, page: IssuePage) -> str:
