@@ -7,6 +7,7 @@ decides when the run advances. Screenshots go to test-artifacts/ (or $TEST_ARTIF
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -22,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from conftest import Project, seed_issues
+from issuewave.web.app import read_from
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -309,3 +311,36 @@ def _status(url: str, *, bearer: str | None = None, host: str | None = None) -> 
             return int(answer.status)
     except urllib.error.HTTPError as refused:
         return int(refused.code)
+
+
+def test_output_stream_resumes_where_a_reconnecting_browser_left_off(
+    project: Project, dashboard: Dashboard
+) -> None:
+    project.add_issue(4, "Small")
+    project.commit("issue")
+    assert project.cli("run").returncode == 0
+    run_id = next((project.root / ".git" / "issuewave" / "runs").iterdir()).name
+    full = next(
+        (project.root / ".git" / "issuewave" / "runs").glob("*/issue-4/attempt-1/agent.out")
+    )
+    request = urllib.request.Request(dashboard.local(f"runs/{run_id}/issues/4/attempts/1/output"))
+    request.add_header("Last-Event-ID", "out:9,err:0,tests:0")  # as EventSource sends it
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        stream = answer.read().decode()  # the attempt is over: the stream ends by itself
+    events = [
+        dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        for block in stream.split("\n\n")
+        if block.strip()
+    ]
+    outs = [json.loads(e["data"]) for e in events if e.get("event") == "out"]
+    assert "".join(outs) == full.read_text()[9:]
+    assert events[-1]["event"] == "end"
+
+
+def test_a_partial_utf8_character_waits_for_its_last_byte(tmp_path: Path) -> None:
+    log = tmp_path / "agent.out"
+    log.write_bytes("ok é".encode()[:-1])  # the writer is mid-character
+    assert read_from(log, 0) == "ok "
+    with log.open("ab") as handle:
+        handle.write("é!".encode()[1:])
+    assert read_from(log, len(b"ok ")) == "é!"

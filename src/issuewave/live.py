@@ -239,5 +239,12 @@ def _last_line(path: Path, agent: Agent | None) -> str:
     return ""
 
 
+def clock(seconds: float) -> str:
+    """Elapsed time as m:ss, or h:mm:ss past the hour."""
+    minutes, rest = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{rest:02d}" if hours else f"{minutes}:{rest:02d}"
+
+
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 1)

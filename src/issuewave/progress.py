@@ -16,7 +16,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from issuewave.live import RunNow, Watcher
+from issuewave.live import RunNow, Watcher, clock
 from issuewave.naming import one_line
 from issuewave.types import IssueNumber
 
@@ -120,7 +120,7 @@ def live_table(run: RunNow, now: float) -> Table:
     counts = run.counts
     title = (
         f"issuewave — {counts['done']} done, {counts['running']} running, {counts['waiting']}"
-        f" waiting, {counts['failed']} failed or blocked — {_clock(run.elapsed_s(now))}"
+        f" waiting, {counts['failed']} failed or blocked — {clock(run.elapsed_s(now))}"
     )
     table = Table(title=title, expand=False)
     columns = ("Issue", "Wave", "State", "Try", "Elapsed", "Agent", "Tokens", "Cost", "Title")
@@ -137,7 +137,7 @@ def live_table(run: RunNow, now: float) -> Table:
             str(i.wave),
             f"[{style}]{i.state}[/]",
             str(i.attempt or ""),
-            _clock(elapsed) if elapsed is not None else "",
+            clock(elapsed) if elapsed is not None else "",
             escape(i.agent or ""),
             f"{i.tokens:,}" if i.tokens else "",
             f"${i.cost_usd:.2f}" if i.cost_usd is not None else "",
@@ -145,12 +145,6 @@ def live_table(run: RunNow, now: float) -> Table:
             escape(i.last_line),
         )
     return table
-
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{rest:02d}" if hours else f"{minutes}:{rest:02d}"
 
 
 def make_view(rows: list[Row], *, plain: bool, watcher: Watcher) -> View:

@@ -96,7 +96,7 @@ def render(
         graph(issues, run.critical_path),
         _tables(figures),
         f"<p><small>Every figure was computed from run {escape(run.id)}'s journal; nothing is "
-        f"estimated. Generated {escape(_date(time.time()))} by issuewave.</small></p>",
+        f"estimated. Generated {escape(_now())} by issuewave.</small></p>",
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -317,7 +317,7 @@ def _header(figures: Figures) -> str:
     total = run.issues_total + run.reused
     return (
         f"<p><b>Run</b>: <code>{escape(run.id)}</code><br>"
-        f"<b>Execution date</b>: {escape(_date(run.started_at))}<br>"
+        f"<b>Execution date</b>: {escape(markdown.local_date(run.started_at))}<br>"
         f"<b>Status</b>: {escape(run.status)} ({done}/{total} done)<br>"
         f"<b>Result</b>: {run.succeeded}/{run.issues_total} issues verified</p>"
     )
@@ -354,5 +354,5 @@ def _notes(intro: str, notes: Sequence[tuple[int, str]]) -> str:
     return f"<p>{escape(intro)}</p><ul>{items}</ul>"
 
 
-def _date(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+def _now() -> str:
+    return markdown.local_date(time.time())

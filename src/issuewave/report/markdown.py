@@ -48,7 +48,7 @@ def _header(run: RunFigures, project: str) -> str:
     return (
         f"# {_md(project)} Issue Wave — Completion Summary\n\n"
         f"**Run**: `{run.id}`  \n"
-        f"**Execution date**: {_date(run.started_at)}  \n"
+        f"**Execution date**: {local_date(run.started_at)}  \n"
         f"**Status**: {status}  \n"
         f"**Result**: {run.succeeded}/{run.issues_total} issues verified, "
         f"{run.succeeded} PR records opened"
@@ -220,7 +220,7 @@ def _footer(run: RunFigures) -> str:
         "---\n\n"
         "Every figure above was computed from this run's journal "
         "(`issuewave report --json` gives the same under stable keys); nothing is estimated.  \n"
-        f"Generated {_date(time.time())} by issuewave."
+        f"Generated {local_date(time.time())} by issuewave."
     )
 
 
@@ -250,7 +250,7 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
-def _date(ts: float) -> str:
+def local_date(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 

@@ -160,7 +160,7 @@ def _routes(app: FastAPI, site: Site) -> None:
             finished = _finished(site.store, chosen)  # read before the files: nothing is missed
             for name, filename in STREAMS.items():
                 path = Path(chosen.log_dir) / filename
-                while text := await asyncio.to_thread(_read_from, path, offsets[name]):
+                while text := await asyncio.to_thread(read_from, path, offsets[name]):
                     offsets[name] += len(text.encode("utf-8"))
                     yield ServerSentEvent(event=name, data=text, id=_offset_id(offsets))
             if finished:
@@ -193,7 +193,7 @@ def _finished(store: Store, chosen: AttemptRecord) -> bool:
     return not current or current[0].finished_at is not None
 
 
-def _read_from(path: Path, offset: int) -> str:
+def read_from(path: Path, offset: int) -> str:
     """Up to CHUNK bytes from `offset`, cut at a whole UTF-8 character."""
     try:
         with path.open("rb") as handle:

@@ -15,7 +15,7 @@ from html import escape
 from importlib import resources
 from urllib.parse import quote
 
-from issuewave.live import IssueNow, RunNow
+from issuewave.live import IssueNow, RunNow, clock
 from issuewave.naming import one_line
 from issuewave.report import html as report_html
 from issuewave.report import markdown
@@ -69,7 +69,9 @@ def runs_page(project: str, runs: Sequence[tuple[RunRecord, dict[str, int]]]) ->
     for run, counts in runs:
         link = f'<a href="{run_url(run.id)}">{escape(run.id)}</a>'
         figures = [str(counts[key]) for key in ("issues", "done", "failed")]
-        rows.append([link, escape(_date(run.created_at)), escape(run.status), *figures])
+        rows.append(
+            [link, escape(markdown.local_date(run.created_at)), escape(run.status), *figures]
+        )
     headers = ("Run", "Started", "Status", "Issues", "Done", "Failed")
     table = _html_table("runs", headers, rows)
     empty = "<p>No run yet in this repository: start one with <code>issuewave run</code>.</p>"
@@ -112,7 +114,7 @@ def _counts(snapshot: RunNow) -> str:
              f'<span id="run-status">{escape(snapshot.status)}</span></span>']  # fmt: skip
     for key in ("done", "running", "waiting", "failed"):
         parts.append(f'<span>{key} <b id="count-{key}">{counts[key]}</b></span>')
-    elapsed = _clock(snapshot.elapsed_s(time.time()))
+    elapsed = clock(snapshot.elapsed_s(time.time()))
     parts.append(f'<span>elapsed <b id="run-elapsed">{elapsed}</b></span>')
     return f'<p class="counts">{"".join(parts)}</p>'
 
@@ -134,7 +136,7 @@ def _live_row(run_id: str, issue: IssueNow) -> str:
         ("wave", str(issue.wave)),
         ("state", escape(issue.state)),
         ("attempt", str(issue.attempt or "")),
-        ("elapsed", _clock(elapsed) if elapsed is not None else ""),
+        ("elapsed", clock(elapsed) if elapsed is not None else ""),
         ("agent", escape(issue.agent or "")),
         ("tokens", f"{issue.tokens:,}" if issue.tokens else ""),
         ("cost", f"${issue.cost_usd:.2f}" if issue.cost_usd is not None else ""),
@@ -219,7 +221,7 @@ def _attempts(page: IssuePage) -> str:
             link,
             escape(a.status),
             escape(a.agent),
-            escape(_date(a.started_at)),
+            escape(markdown.local_date(a.started_at)),
             f"{agent_s:.1f}",
             f"{tests_s:.1f}" if tests_s is not None else "",
             "" if a.exit_code is None else str(a.exit_code),
@@ -251,13 +253,3 @@ def _script(run_id: str, issue: tuple[int, int | None] | None, *, latest: bool =
     data = json.dumps(settings).replace("</", "<\\/")
     code = resources.files("issuewave.web").joinpath("dashboard.js").read_text(encoding="utf-8")
     return f"const ISSUEWAVE = {data};\n{code}"
-
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{rest:02d}" if hours else f"{minutes}:{rest:02d}"
-
-
-def _date(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
