@@ -47,8 +47,13 @@ test: lint browser
 bench: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
-# The README's pictures, from one real demo run (needs tmux and chromium).
+# The README's pictures, from one real demo run: tmux for the terminal, chromium for the pages,
+# a colour emoji font for the report's status marks.
 screenshots: $(VENV)/.dev-installed $(VENV)/.demo-installed browser
+	@command -v tmux >/dev/null && test -d /usr/share/fonts/truetype/noto || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	    tmux fonts-noto-color-emoji >/dev/null; }
 	$(BIN)/python docs/screenshots.py
 
 clean-venv:

@@ -24,6 +24,7 @@ from issuewave.agents.base import Agent
 from issuewave.git import Git
 from issuewave.live import Watcher
 from issuewave.report.html import gantt as gantt_svg
+from issuewave.report.html import graph as graph_svg
 from issuewave.report.html import ordered
 from issuewave.report.metrics import compute
 from issuewave.store import BLOCKED, DONE_STATES, FAILED, AttemptRecord, RunRecord, Store
@@ -119,6 +120,8 @@ def _routes(app: FastAPI, site: Site) -> None:
         if name == "gantt":
             issues = ordered(figures.issues)
             return gantt_svg(issues, site.store.attempts(run.id), figures.run.critical_path)
+        if name == "graph":
+            return graph_svg(ordered(figures.issues), figures.run.critical_path)
         if name == "figures":
             return pages.figures_table(figures)
         raise HTTPException(404, f"no fragment {name!r}")

@@ -71,7 +71,11 @@
     if (!el) return;
     fetch(cfg.run + "/fragments/" + name, { credentials: "same-origin" })
       .then((r) => (r.ok ? r.text() : Promise.reject(r.status)))
-      .then((html) => { el.innerHTML = html; })
+      .then((html) => {
+        el.innerHTML = html;
+        // The graph comes back with the store's states; the snapshot may be a moment newer.
+        if (name === "graph" && snapshot) snapshot.issues.forEach(applyIssue);
+      })
       .catch(() => {});
   }
 
@@ -98,7 +102,7 @@
     }
     data.issues.forEach(applyIssue);
     const now = data.issues.map((i) => i.number + ":" + i.state + ":" + i.attempt).join(",");
-    if (shape !== null && now !== shape) ["gantt", "figures"].forEach(refresh);
+    if (shape !== null && now !== shape) ["graph", "gantt", "figures"].forEach(refresh);
     shape = now;
     tick();
   }
