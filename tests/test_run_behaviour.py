@@ -13,6 +13,7 @@ import sys
 import termios
 import time
 from pathlib import Path
+from typing import IO
 
 from conftest import Project, git, seed_issues
 
@@ -188,11 +189,28 @@ def test_live_view_in_a_terminal_and_plain_lines_in_a_pipe(project: Project) -> 
     assert "\x1b[" not in plain.stdout
 
 
-def _run_in_pty(argv: list[str], cwd: Path, env: dict[str, str]) -> str:
+def test_stdout_kept_in_a_file_gives_plain_lines_even_on_a_terminal(
+    project: Project, tmp_path: Path
+) -> None:
+    seed_issues(project)
+    env = {**os.environ, "AGENT_SLEEP": "0.1"}
+    env.pop("NO_COLOR", None)
+    with (tmp_path / "kept.json").open("w") as kept:
+        screen = _run_in_pty([sys.executable, "-m", "issuewave", "run", "--json"], project.root,
+                             env, stdout=kept)  # fmt: skip
+    assert "#155 running (attempt 1)" in screen and "#155 succeeded" in screen
+    assert "issuewave —" not in screen  # no table
+    assert "\x1b[" not in screen
+    assert json.loads((tmp_path / "kept.json").read_text())["run"]["succeeded"] == 3
+
+
+def _run_in_pty(
+    argv: list[str], cwd: Path, env: dict[str, str], stdout: IO[str] | None = None
+) -> str:
     leader, follower = pty.openpty()
     # A wide terminal, as on a desktop: rich fits the table to the window's columns.
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
-    child = subprocess.Popen(argv, cwd=cwd, env=env, stdin=follower, stdout=follower,
+    child = subprocess.Popen(argv, cwd=cwd, env=env, stdin=follower, stdout=stdout or follower,
                              stderr=follower, close_fds=True)  # fmt: skip
     os.close(follower)
     chunks = []

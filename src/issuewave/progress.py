@@ -148,5 +148,8 @@ def live_table(run: RunNow, now: float) -> Table:
 
 
 def make_view(rows: list[Row], *, plain: bool, watcher: Watcher) -> View:
-    interactive = sys.stderr.isatty() and not plain and "NO_COLOR" not in os.environ
+    # The table is drawn on stderr; with either stream redirected (a log, `| tee`, CI) the output
+    # is being kept, and kept output should be lines, not redraws.
+    terminal = sys.stderr.isatty() and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+    interactive = terminal and not plain and "NO_COLOR" not in os.environ
     return LiveView(watcher) if interactive else PlainView(rows)
