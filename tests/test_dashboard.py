@@ -106,9 +106,13 @@ def dashboard(project: Project) -> Iterator[Dashboard]:
     served.stop()
 
 
-def _gated(project: Project) -> None:
+def _start_gated(project: Project, waiting: set[int]) -> subprocess.Popen[str]:
+    """`issuewave run` with gated agents, once those of `waiting` have said their first line."""
     project.configure(agent_cmd=project.agent("gated", GATED_AGENT))
     project.commit("gated agent")
+    run = project.popen("run", "--plain")
+    _wait_for_attempts(project, waiting)
+    return run
 
 
 def _release(project: Project, *issues: int) -> None:
@@ -146,10 +150,8 @@ def test_run_in_progress_changes_state_on_the_page_without_a_reload(
     project: Project, dashboard: Dashboard, page: Page
 ) -> None:
     seed_issues(project)
-    _gated(project)
-    run = project.popen("run", "--plain")
+    run = _start_gated(project, {152, 154})
     try:
-        _wait_for_attempts(project, {152, 154})
         page.goto(dashboard.url)  # the latest run's overview
         row = page.locator("#issue-152")
         expect(row.locator("td.state")).to_have_text("running")
@@ -184,9 +186,7 @@ def test_the_page_follows_the_run_through_an_interruption_and_its_resume(
     project: Project, dashboard: Dashboard, page: Page
 ) -> None:
     project.add_issue(3, "Something slow")
-    _gated(project)
-    run = project.popen("run", "--plain")
-    _wait_for_attempts(project, {3})
+    run = _start_gated(project, {3})
     page.goto(dashboard.url)
     expect(page.locator("#issue-3 td.state")).to_have_text("running")
     page.evaluate("window.loadedOnce = true")
@@ -211,10 +211,8 @@ def test_issue_page_streams_the_agents_output_and_then_its_tests(
     project: Project, dashboard: Dashboard, page: Page
 ) -> None:
     project.add_issue(7, "Add a greeting <script>alert(1)</script>")
-    _gated(project)
-    run = project.popen("run", "--plain")
+    run = _start_gated(project, {7})
     try:
-        _wait_for_attempts(project, {7})
         page.goto(dashboard.local("/"))
         page.locator("#issue-7 td.issue a").click()
         expect(page.locator("h1")).to_have_text("#7 Add a greeting <script>alert(1)</script>")
