@@ -199,7 +199,7 @@ def _pull(pull: PullRecord | None) -> str:
         return "<p>No pull request yet.</p>"
     number = pull.remote_number or pull.number
     what = f"pull request #{number}: {escape(pull.title)} ({escape(pull.state)})"
-    if pull.url:
+    if pull.url and pull.url.startswith(("https://", "http://")):  # never a javascript: link
         return f'<p id="pull"><a href="{escape(pull.url)}">{what}</a></p>'
     where = f"<code>{escape(pull.head)}</code> into <code>{escape(pull.base)}</code>"
     return f'<p id="pull">{what}, {where}</p>'
