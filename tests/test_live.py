@@ -101,3 +101,12 @@ def test_plain_command_output_gives_its_last_line_and_no_tokens(tmp_path: Path) 
     (Path(attempt.log_dir) / "agent.out").write_text("step 1\nstep 2\n\n")
     issue = Watcher(store, RUN, None).snapshot().issues[0]
     assert (issue.last_line, issue.tokens, issue.cost_usd) == ("step 2", 0, None)
+
+
+def test_escape_sequences_and_progress_redraws_never_reach_the_view(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    attempt = _attempt(store, tmp_path, 1)
+    noisy = "\x1b[32mcompiling\x1b[0m 10%\r\x1b[32mcompiling\x1b[0m 100%\x07\n\x1b]0;title\x07"
+    (Path(attempt.log_dir) / "agent.out").write_text(noisy)
+    issue = Watcher(store, RUN, None).snapshot().issues[0]
+    assert issue.last_line == "compiling 100%"

@@ -12,6 +12,7 @@ CLI reports usage only at the end shows its tokens at the end.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +39,10 @@ VERIFYING = "verifying"  # a running attempt whose agent has finished: its tests
 # is not re-parsed on every refresh (a runaway agent must not make the view slow).
 PARSE_LIMIT = 8 * 1024 * 1024
 TAIL_BYTES = 16 * 1024
+# Terminal escape sequences (colours, cursor moves, titles) and other control characters that
+# agents' output may hold: never passed on to the user's terminal or a page.
+ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -218,8 +223,13 @@ def _started(run: RunRecord, attempts: Sequence[AttemptRecord]) -> float:
     return min((a.started_at for a in attempts), default=run.created_at)
 
 
+def readable(text: str) -> str:
+    """Agent output without escape sequences or control characters (line ends and tabs kept)."""
+    return CONTROLS.sub("", ESCAPES.sub("", text))
+
+
 def _last_words(message: str) -> str:
-    lines = [line for line in message.splitlines() if line.strip()]
+    lines = [line for line in readable(message).splitlines() if line.strip()]
     return one_line(lines[-1], 200) if lines else ""
 
 
@@ -232,7 +242,7 @@ def _last_line(path: Path, agent: Agent | None) -> str:
             tail = handle.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
-    for line in reversed(tail.splitlines()):
+    for line in reversed(readable(tail).splitlines()):
         text = line.strip()
         if text and not (agent is not None and text.startswith("{")):
             return one_line(text, 200)

@@ -22,7 +22,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from issuewave.agents.base import Agent
 from issuewave.git import Git
-from issuewave.live import Watcher
+from issuewave.live import Watcher, readable
 from issuewave.report.html import gantt as gantt_svg
 from issuewave.report.html import graph as graph_svg
 from issuewave.report.html import ordered
@@ -165,7 +165,9 @@ def _routes(app: FastAPI, site: Site) -> None:
                 path = Path(chosen.log_dir) / filename
                 while text := await asyncio.to_thread(read_from, path, offsets[name]):
                     offsets[name] += len(text.encode("utf-8"))
-                    yield ServerSentEvent(event=name, data=text, id=_offset_id(offsets))
+                    # Colours and cursor moves are for terminals; the page shows the text.
+                    shown = readable(text)
+                    yield ServerSentEvent(event=name, data=shown, id=_offset_id(offsets))
             if finished:
                 yield ServerSentEvent(event="end", data=chosen.number, id=_offset_id(offsets))
                 return
