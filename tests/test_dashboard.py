@@ -298,6 +298,15 @@ def test_a_port_in_use_is_a_clear_error(project: Project, dashboard: Dashboard) 
     assert "--port" in second.stderr
 
 
+def _events(stream: str) -> list[dict[str, str]]:
+    """A text/event-stream body as its events' fields."""
+    return [
+        dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        for block in stream.split("\n\n")
+        if block.strip()
+    ]
+
+
 def _status(url: str, *, bearer: str | None = None, host: str | None = None) -> int:
     request = urllib.request.Request(url)
     if bearer:
@@ -325,11 +334,7 @@ def test_output_stream_resumes_where_a_reconnecting_browser_left_off(
     request.add_header("Last-Event-ID", "out:9,err:0,tests:0")  # as EventSource sends it
     with urllib.request.urlopen(request, timeout=30) as answer:
         stream = answer.read().decode()  # the attempt is over: the stream ends by itself
-    events = [
-        dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        for block in stream.split("\n\n")
-        if block.strip()
-    ]
+    events = _events(stream)
     outs = [json.loads(e["data"]) for e in events if e.get("event") == "out"]
     assert "".join(outs) == full.read_text()[9:]
     assert events[-1]["event"] == "end"
@@ -342,3 +347,31 @@ def test_a_partial_utf8_character_waits_for_its_last_byte(tmp_path: Path) -> Non
     with log.open("ab") as handle:
         handle.write("é!".encode()[1:])
     assert read_from(log, len(b"ok ")) == "é!"
+
+
+RUNAWAY_AGENT = """
+    import os, pathlib, sys
+    pathlib.Path("work").mkdir(exist_ok=True)
+    pathlib.Path("work", "out.txt").write_text("x")
+    sys.stdout.write("".join(f"ünïcödé line {n}\\n" for n in range(120_000)))  # about 2.4 MB
+"""
+
+
+def test_a_runaway_log_opens_at_its_tail_with_a_pointer_to_the_whole(
+    project: Project, dashboard: Dashboard
+) -> None:
+    project.add_issue(4, "Chatty")
+    project.configure(agent_cmd=project.agent("runaway", RUNAWAY_AGENT))
+    project.commit("runaway agent")
+    assert project.cli("run").returncode == 0
+    runs = project.root / ".git" / "issuewave" / "runs"
+    run_id = next(runs.iterdir()).name
+    full = (runs / run_id / "issue-4" / "attempt-1" / "agent.out").read_text()
+    url = dashboard.local(f"runs/{run_id}/issues/4/attempts/1/output")
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        events = _events(answer.read().decode())
+    outs = [json.loads(e["data"]) for e in events if e.get("event") == "out"]
+    assert outs[0].startswith("[… ") and "`issuewave logs 4 --attempt 1` prints them all" in outs[0]
+    shown = "".join(outs[1:])
+    assert 500_000 < len(shown.encode()) <= 512 * 1024
+    assert full.endswith(shown)  # the tail, cut at a character's start, nothing garbled

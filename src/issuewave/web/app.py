@@ -35,6 +35,7 @@ POLL_S = 0.5
 TOKEN_COOKIE = "issuewave_token"
 STREAMS = {"out": "agent.out", "err": "agent.err", "tests": "tests.log"}
 CHUNK = 64 * 1024
+SHOW_LIMIT = 512 * 1024  # of each log, on a page opened afresh; the whole is in `issuewave logs`
 Handler = Callable[[Request], Awaitable[Response]]
 LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]
 
@@ -158,7 +159,12 @@ def _routes(app: FastAPI, site: Site) -> None:
     ) -> AsyncIterator[ServerSentEvent]:
         run = _run(site, run_id)
         chosen = _find_attempt(site.store, run.id, IssueNumber(issue), number)
-        offsets = _offsets(request.headers.get("last-event-id", ""))
+        resumed = request.headers.get("last-event-id", "")
+        offsets = _offsets(resumed)
+        if not resumed:  # a new page: a runaway log is shown from its last SHOW_LIMIT bytes
+            for name, skipped in _skip_to_tail(Path(chosen.log_dir), offsets).items():
+                note = _skipped_note(name, skipped, f"{issue} --attempt {number}")
+                yield ServerSentEvent(event=name, data=note, id=_offset_id(offsets))
         while True:
             finished = _finished(site.store, chosen)  # read before the files: nothing is missed
             for name, filename in STREAMS.items():
@@ -212,6 +218,32 @@ def read_from(path: Path, offset: int) -> str:
         except UnicodeDecodeError:
             continue
     return data.decode("utf-8", errors="replace")  # not UTF-8 at all: shown, replaced
+
+
+def _skipped_note(stream: str, skipped: int, which: str) -> str:
+    command = f"issuewave logs {which}" + (" --tests" if stream == "tests" else "")
+    return f"[… {skipped:,} bytes before this; `{command}` prints them all]\n"
+
+
+def _skip_to_tail(log_dir: Path, offsets: dict[str, int]) -> dict[str, int]:
+    """Move each stream's offset to its last SHOW_LIMIT bytes (at a character's start);
+    how many bytes each skipped."""
+    skipped = {}
+    for name, filename in STREAMS.items():
+        path = log_dir / filename
+        try:
+            size = path.stat().st_size
+        except OSError:
+            continue
+        if size <= SHOW_LIMIT:
+            continue
+        start = size - SHOW_LIMIT
+        with path.open("rb") as handle:
+            handle.seek(start)
+            lead = handle.read(4)
+        start += next((i for i, b in enumerate(lead) if b & 0xC0 != 0x80), 0)
+        offsets[name] = skipped[name] = start
+    return skipped
 
 
 def _offsets(last_event_id: str) -> dict[str, int]:

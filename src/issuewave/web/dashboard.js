@@ -122,6 +122,10 @@
         if (!pre) return;
         const follow = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
         pre.appendChild(document.createTextNode(JSON.parse(e.data)));
+        // A runaway agent must not take the browser down: keep the latest couple of megabytes.
+        while (pre.childNodes.length > 1 && pre.textContent.length > 2000000) {
+          pre.removeChild(pre.firstChild);
+        }
         if (follow) pre.scrollTop = pre.scrollHeight;
       });
     }
