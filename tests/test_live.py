@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
 
+from rich.console import Console
+
 from issuewave.agents.claude import ClaudeAgent
-from issuewave.live import Watcher
+from issuewave.live import IssueNow, RunNow, Watcher
+from issuewave.progress import live_table
 from issuewave.store import AttemptRecord, RunRecord, Store, TaskRecord
 from issuewave.types import BranchName, IssueNumber, RunId
 
@@ -110,3 +115,20 @@ def test_escape_sequences_and_progress_redraws_never_reach_the_view(tmp_path: Pa
     (Path(attempt.log_dir) / "agent.out").write_text(noisy)
     issue = Watcher(store, RUN, None).snapshot().issues[0]
     assert issue.last_line == "compiling 100%"
+
+
+def test_a_wave_taller_than_the_window_shows_work_in_hand_and_trouble_first() -> None:
+    states = ["succeeded"] * 10 + ["failed", "running", "verifying"] + ["pending"] * 7
+    issues = [
+        IssueNow(n, f"Issue {n}", 0, state, 1, "claude", [], None, None, 0, None, "", None, None)
+        for n, state in enumerate(states, start=1)
+    ]
+    run = RunNow("r", "running", time.time(), None, issues)
+    console = Console(record=True, width=200, file=io.StringIO())
+    console.print(live_table(run, time.time(), max_rows=6))
+    text = console.export_text()
+    shown = set(re.findall(r"#(\d+) ", text))
+    assert shown == {"11", "12", "13", "14", "15"}  # failed, running, verifying, next pending
+    assert "… and 15 more: 10 succeeded, 5 pending" in text
+    console.print(live_table(run, time.time()))  # no limit: every issue
+    assert "#1 " in console.export_text()

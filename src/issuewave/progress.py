@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -16,7 +17,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from issuewave.live import RunNow, Watcher, clock
+from issuewave.live import IssueNow, RunNow, Watcher, clock
 from issuewave.naming import one_line
 from issuewave.types import IssueNumber
 
@@ -113,10 +114,17 @@ class LiveView:
         self._live.refresh()  # the store already says it; draw it now rather than at the tick
 
     def _table(self) -> Table:
-        return live_table(self._watcher.snapshot(), time.time())
+        # Title, header and borders take 6 lines; the rest of the window is for issues.
+        room = max(3, self._live.console.size.height - 6)
+        return live_table(self._watcher.snapshot(), time.time(), max_rows=room)
 
 
-def live_table(run: RunNow, now: float) -> Table:
+# Which issues a window too small for all of them shows first: work in hand, then trouble.
+SHOW_FIRST = {"running": 0, "verifying": 0, "failed": 1, "blocked": 1, "interrupted": 1,
+              "pending": 2}  # fmt: skip
+
+
+def live_table(run: RunNow, now: float, *, max_rows: int | None = None) -> Table:
     counts = run.counts
     title = (
         f"issuewave — {counts['done']} done, {counts['running']} running, {counts['waiting']}"
@@ -129,7 +137,12 @@ def live_table(run: RunNow, now: float) -> Table:
         keep = column in ("Issue", "State")
         table.add_column(column, overflow="ellipsis", no_wrap=True, min_width=9 if keep else None)
     table.add_column("Agent's last line", overflow="ellipsis", no_wrap=True, max_width=60)
-    for i in run.issues:
+    shown, hidden = _fit(run.issues, max_rows)
+    if hidden:
+        table.caption = f"… and {len(hidden)} more: " + ", ".join(
+            f"{n} {state}" for state, n in Counter(i.state for i in hidden).most_common()
+        )
+    for i in shown:
         style = STATE_STYLE.get(i.state, "")
         elapsed = i.elapsed_s(now)
         table.add_row(
@@ -145,6 +158,19 @@ def live_table(run: RunNow, now: float) -> Table:
             escape(i.last_line),
         )
     return table
+
+
+def _fit(issues: list[IssueNow], max_rows: int | None) -> tuple[list[IssueNow], list[IssueNow]]:
+    """All issues when they fit; else the most telling ones (kept in wave order) and the rest."""
+    if max_rows is None or len(issues) <= max_rows:
+        return issues, []
+    room = max_rows - 1  # one line for the caption
+    ranked = sorted(range(len(issues)), key=lambda n: (SHOW_FIRST.get(issues[n].state, 3), n))
+    kept = set(ranked[:room])
+    return (
+        [i for n, i in enumerate(issues) if n in kept],
+        [i for n, i in enumerate(issues) if n not in kept],
+    )
 
 
 def make_view(rows: list[Row], *, plain: bool, watcher: Watcher) -> View:
