@@ -99,9 +99,8 @@ class LiveView:
 
     def __init__(self, watcher: Watcher) -> None:
         self._watcher = watcher
-        self._live = Live(
-            get_renderable=self._table, console=Console(stderr=True), refresh_per_second=2
-        )
+        self._console = Console(stderr=True)
+        self._live = Live(get_renderable=self._table, console=self._console, refresh_per_second=2)
 
     def __enter__(self) -> LiveView:
         self._live.__enter__()
@@ -115,7 +114,7 @@ class LiveView:
 
     def _table(self) -> Table:
         # Title, header and borders take 6 lines; the rest of the window is for issues.
-        room = max(3, self._live.console.size.height - 6)
+        room = max(3, self._console.size.height - 6)
         return live_table(self._watcher.snapshot(), time.time(), max_rows=room)
 
 
