@@ -148,10 +148,11 @@ class Watcher:
         for a in attempts:
             by_issue.setdefault(a.issue, []).append(a)
         tasks = sorted(self.store.tasks(run.id), key=lambda t: (t.wave, t.issue))
-        issues = [self._issue(t, by_issue.get(t.issue, [])) for t in tasks]
+        issues = [self.issue(t, by_issue.get(t.issue, [])) for t in tasks]
         return RunNow(run.id, run.status, _started(run, attempts), run.finished_at, issues)
 
-    def _issue(self, task: TaskRecord, attempts: Sequence[AttemptRecord]) -> IssueNow:
+    def issue(self, task: TaskRecord, attempts: Sequence[AttemptRecord]) -> IssueNow:
+        """One issue now, from its task and its attempts in order."""
         latest = attempts[-1] if attempts else None
         used = sum((_recorded(a) for a in attempts if a.finished_at is not None), Usage())
         last_line = ""

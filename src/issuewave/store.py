@@ -385,6 +385,18 @@ class Store:
         rows = self._select(query + " ORDER BY issue, number", params)
         return [_attempt(r) for r in rows]
 
+    def attempt(self, run_id: RunId, issue: IssueNumber, number: int) -> AttemptRecord | None:
+        rows = self._select(
+            "SELECT * FROM attempts WHERE run_id = ? AND issue = ? AND number = ?",
+            (run_id, issue, number),
+        )
+        return _attempt(rows[0]) if rows else None
+
+    def attempt_finished(self, attempt_id: int) -> bool:
+        """True once the attempt has ended (or no longer exists)."""
+        rows = self._select("SELECT finished_at FROM attempts WHERE id = ?", (attempt_id,))
+        return not rows or rows[0]["finished_at"] is not None
+
     def events(
         self, run_id: RunId, after: int = 0, *, kind: str | None = None
     ) -> list[EventRecord]:

@@ -28,7 +28,7 @@ def logs(
     names = ("tests.log",) if tests else ("agent.out", "agent.err")
     paths = [Path(chosen.log_dir) / name for name in names]
     offsets = {p: _show(p, 0) for p in paths}
-    while follow and _running(project.store, chosen):
+    while follow and not project.store.attempt_finished(chosen.id):
         time.sleep(POLL_S)
         offsets = {p: _show(p, offsets[p]) for p in paths}
     if follow:
@@ -43,17 +43,10 @@ def _attempt(store: Store, run_id: RunId, issue: IssueNumber, number: int | None
             f"issue #{issue} has no attempt in run {run_id} yet",
             hint="`issuewave status` shows which issues have started",
         )
-    if number is None:
-        return attempts[-1]
-    for a in attempts:
-        if a.number == number:
-            return a
-    raise InputError(f"issue #{issue} has no attempt {number} (it has {len(attempts)})")
-
-
-def _running(store: Store, chosen: AttemptRecord) -> bool:
-    current = [a for a in store.attempts(chosen.run_id, chosen.issue) if a.id == chosen.id]
-    return bool(current) and current[0].finished_at is None
+    chosen = attempts[-1] if number is None else store.attempt(run_id, issue, number)
+    if chosen is None:
+        raise InputError(f"issue #{issue} has no attempt {number} (it has {len(attempts)})")
+    return chosen
 
 
 def _show(path: Path, offset: int) -> int:

@@ -114,18 +114,17 @@ def _routes(app: FastAPI, site: Site) -> None:
         figures = compute(site.store, run)
         return pages.run_page(site.project, snapshot, figures, site.store.attempts(run.id))
 
-    @app.get("/runs/{run_id}/fragments/{name}", response_class=HTMLResponse)
-    def fragment(run_id: str, name: str) -> str:
+    @app.get("/runs/{run_id}/fragments")
+    def fragments(run_id: str) -> dict[str, str]:
+        """The overview's server-drawn parts, redrawn together from one reading of the figures."""
         run = _run(site, run_id)
         figures = compute(site.store, run)
-        if name == "gantt":
-            issues = ordered(figures.issues)
-            return gantt_svg(issues, site.store.attempts(run.id), figures.run.critical_path)
-        if name == "graph":
-            return graph_svg(ordered(figures.issues), figures.run.critical_path)
-        if name == "figures":
-            return pages.figures_table(figures)
-        raise HTTPException(404, f"no fragment {name!r}")
+        issues, critical = ordered(figures.issues), figures.run.critical_path
+        return {
+            "graph": graph_svg(issues, critical),
+            "gantt": gantt_svg(issues, site.store.attempts(run.id), critical),
+            "figures": pages.figures_table(figures),
+        }
 
     @app.get("/runs/{run_id}/state")
     def run_state(run_id: str) -> dict[str, Any]:
@@ -166,7 +165,8 @@ def _routes(app: FastAPI, site: Site) -> None:
                 note = _skipped_note(name, skipped, f"{issue} --attempt {number}")
                 yield ServerSentEvent(event=name, data=note, id=_offset_id(offsets))
         while True:
-            finished = _finished(site.store, chosen)  # read before the files: nothing is missed
+            # Read before the files, so nothing written before the end is missed.
+            finished = site.store.attempt_finished(chosen.id)
             for name, filename in STREAMS.items():
                 path = Path(chosen.log_dir) / filename
                 while text := await asyncio.to_thread(read_from, path, offsets[name]):
@@ -193,15 +193,10 @@ def _run(site: Site, run_id: str) -> RunRecord:
 
 
 def _find_attempt(store: Store, run_id: RunId, issue: IssueNumber, number: int) -> AttemptRecord:
-    for a in store.attempts(run_id, issue):
-        if a.number == number:
-            return a
-    raise HTTPException(404, f"issue #{issue} has no attempt {number} in run {run_id}")
-
-
-def _finished(store: Store, chosen: AttemptRecord) -> bool:
-    current = [a for a in store.attempts(chosen.run_id, chosen.issue) if a.id == chosen.id]
-    return not current or current[0].finished_at is not None
+    found = store.attempt(run_id, issue, number)
+    if found is None:
+        raise HTTPException(404, f"issue #{issue} has no attempt {number} in run {run_id}")
+    return found
 
 
 def read_from(path: Path, offset: int) -> str:
@@ -270,15 +265,13 @@ def _issue_page(
     attempts = site.store.attempts(run.id, issue)
     shown = _find_attempt(site.store, run.id, issue, attempt) if attempt else None
     shown = shown or (attempts[-1] if attempts else None)
-    snapshot = Watcher(site.store, run.id, site.agent_for(run)).snapshot()
-    now = next((i for i in snapshot.issues if i.number == issue), None)
     pulls = [
         p for p in site.store.pull_requests(run.id) if p.issue == issue and p.state != "closed"
     ]
     return pages.IssuePage(
         run=run,
         task=task,
-        now=now,
+        now=Watcher(site.store, run.id, site.agent_for(run)).issue(task, attempts),
         attempts=attempts,
         shown=shown,
         latest=attempt is None,

@@ -66,15 +66,18 @@
     }
   }
 
-  function refresh(name) {
-    const el = document.getElementById(name);
-    if (!el) return;
-    fetch(cfg.run + "/fragments/" + name, { credentials: "same-origin" })
-      .then((r) => (r.ok ? r.text() : Promise.reject(r.status)))
-      .then((html) => {
-        el.innerHTML = html;
+  // The overview's graph, timeline and figures, as the server draws them now.
+  function refreshParts() {
+    if (!document.getElementById("gantt")) return;
+    fetch(cfg.run + "/fragments", { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+      .then((parts) => {
+        for (const name of Object.keys(parts)) {
+          const el = document.getElementById(name);
+          if (el) el.innerHTML = parts[name];
+        }
         // The graph comes back with the store's states; the snapshot may be a moment newer.
-        if (name === "graph" && snapshot) snapshot.issues.forEach(applyIssue);
+        if (snapshot) snapshot.issues.forEach(applyIssue);
       })
       .catch(() => {});
   }
@@ -101,9 +104,9 @@
       setText(document.getElementById("count-" + key), String(data.counts[key]));
     }
     data.issues.forEach(applyIssue);
-    const now = data.issues.map((i) => i.number + ":" + i.state + ":" + i.attempt).join(",");
-    if (shape !== null && now !== shape) ["graph", "gantt", "figures"].forEach(refresh);
-    shape = now;
+    const current = data.issues.map((i) => i.number + ":" + i.state + ":" + i.attempt).join(",");
+    if (shape !== null && current !== shape) refreshParts();
+    shape = current;
     tick();
   }
 
