@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -105,6 +106,16 @@ class Git:
     def diff_stat(self, base: str, head: str) -> str:
         return self.out("diff", "--shortstat", base, head)
 
+    def diff_stat_by_file(self, base: str, head: str, width: int = 100) -> str:
+        return self.out("diff", f"--stat={width}", base, head)
+
+    def diff(self, base: str, head: str, paths: Sequence[str] = ()) -> str:
+        return self.out("diff", f"{base}..{head}", "--", *paths)
+
+    def remote_url(self, remote: str) -> str | None:
+        done = self.run("remote", "get-url", remote, check=False)
+        return done.stdout.strip() or None if done.returncode == 0 else None
+
     # --- merging without a checkout --------------------------------------------------------
     def merge_tree(self, ours: str, theirs: str) -> MergeResult:
         done = self.run(
@@ -144,9 +155,8 @@ class Git:
         force = ("--force", "--force") if even_locked else ("--force",)
         self.run("worktree", "remove", *force, str(path))
 
-    def push(self, remote: str, branch: str) -> None:
-        """Publish a branch under the same name; never forced (our branches only move forward)."""
-        self.run("push", "--quiet", remote, f"refs/heads/{branch}:refs/heads/{branch}")
+    def worktree_add_detached(self, path: Path, commit: str) -> None:
+        self.run("worktree", "add", "--quiet", "--detach", str(path), commit)
 
     def worktree_prune(self) -> None:
         self.run("worktree", "prune")
@@ -154,7 +164,66 @@ class Git:
     def worktrees(self) -> list[WorktreeEntry]:
         return _parse_worktrees(self.out("worktree", "list", "--porcelain"))
 
+    # --- remotes ---------------------------------------------------------------------------
+    def push(self, remote: str, branch: str) -> None:
+        """Publish a branch under the same name; never forced (our branches only move forward)."""
+        self.run("push", "--quiet", remote, f"refs/heads/{branch}:refs/heads/{branch}")
+
+    def push_with_lease(self, remote: str, commit: str, branch: str, expected: str) -> str | None:
+        """Replace the remote branch only if it is still at `expected`; the refusal, if any."""
+        lease = f"--force-with-lease=refs/heads/{branch}:{expected}"
+        done = self.run("push", "--quiet", lease, remote, f"{commit}:refs/heads/{branch}",
+                        check=False)  # fmt: skip
+        return done.stderr.strip() or "refused" if done.returncode != 0 else None
+
+    def fetch_branch(self, remote: str, branch: str) -> CommitSha:
+        """The remote's branch, fetched into its tracking ref (forced: it mirrors the remote)."""
+        tracking = f"refs/remotes/{remote}/{branch}"
+        self.run("fetch", "--quiet", remote, f"+refs/heads/{branch}:{tracking}")
+        return self.must_rev(tracking)
+
     # --- working tree ----------------------------------------------------------------------
+    def switch(self, branch: str) -> None:
+        """Refuses rather than lose changes."""
+        self.run("switch", "--quiet", branch)
+
+    def checkout_detached(self, commit: str) -> None:
+        self.run("checkout", "--quiet", "--detach", commit)
+
+    def reset_hard(self, commit: str, *, check: bool = True) -> None:
+        """Only ever in issuewave's own worktrees, whose changes are saved or throwaway."""
+        self.run("reset", "--quiet", "--hard", commit, check=check)
+
+    def follow(self, old: str, new: str) -> None:
+        """Move this checkout's files from `old` to `new` (a fast-forward of its branch's ref)."""
+        self.run("read-tree", "-m", "-u", old, new)
+
+    def merge(self, tip: str, *, squash: bool) -> str | None:
+        """Merge `tip` into the index, uncommitted; on a conflict, undo it and say what clashed."""
+        args = ["--squash"] if squash else ["--no-ff", "--no-commit"]
+        done = self.run("merge", "--quiet", *args, tip, check=False)
+        if done.returncode == 0:
+            return None
+        self.run("merge", "--abort", check=False)
+        self.reset_hard("HEAD", check=False)
+        return _last_lines(done.stdout + done.stderr)
+
+    def rebase_onto(self, onto: str, upstream: str) -> str | None:
+        """Replay the commits after `upstream` onto `onto`; on a conflict, undo it and say why."""
+        done = self.run(*self.identity_args, "rebase", "--quiet", "--no-verify",
+                        "--onto", onto, upstream, check=False)  # fmt: skip
+        if done.returncode == 0:
+            return None
+        self.run("rebase", "--abort", check=False)
+        return _last_lines(done.stdout + done.stderr)
+
+    def add(self, path: str) -> None:
+        self.run("add", path)
+
+    def commit(self, message: str) -> None:
+        """Commit what is staged; repository hooks never run inside issuewave's commits."""
+        self.run(*self.identity_args, "commit", "--quiet", "--no-verify", "-m", message)
+
     def status(self) -> str:
         return self.run("status", "--porcelain=v1", "-z", "--untracked-files=all").stdout
 
@@ -163,8 +232,12 @@ class Git:
         self.run("add", "--all")
         if self.run("diff", "--cached", "--quiet", check=False).returncode == 0:
             return False
-        self.run(*self.identity_args, "commit", "--quiet", "--no-verify", "-m", message)
+        self.commit(message)
         return True
+
+
+def _last_lines(text: str, count: int = 10) -> str:
+    return "\n".join(text.strip().splitlines()[-count:])
 
 
 def _parse_worktrees(porcelain: str) -> list[WorktreeEntry]:

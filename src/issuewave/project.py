@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-from issuewave import proc
 from issuewave.config import Config, load_config
 from issuewave.errors import InputError
-from issuewave.forges import remotes
-from issuewave.forges.base import Forge
-from issuewave.forges.local import LocalForge
+from issuewave.forges.base import Forge, IssueSet
+from issuewave.forges.registry import DEFAULT_FORGE, ForgeSite, claiming, forge_kind
 from issuewave.git import Git, open_repository
 from issuewave.issues import Issue
 from issuewave.naming import branch_name
@@ -39,60 +35,17 @@ class Project:
 
     @cached_property
     def forge(self) -> Forge:
-        if self.forge_kind == "github":
-            return self._github()
-        return LocalForge(self.path(self.config.issues_dir), self.store)
+        return forge_kind(self.forge_name).open(ForgeSite(self.git, self.config, self.store))
 
     @cached_property
-    def forge_kind(self) -> str:
-        """As configured; else GitHub when the remote is on GitHub and no issue folder exists."""
+    def forge_name(self) -> str:
+        """As configured; else the forge whose host the remote is on, unless issue files exist
+        (a repository on GitHub that keeps its issues as files stays local)."""
         if self.config.forge:
             return self.config.forge
-        url = self.remote_url()
-        on_github = url is not None and remotes.is_github_remote(url, self._github_host())
-        return "github" if on_github and not self.path(self.config.issues_dir).is_dir() else "local"
-
-    def remote_url(self) -> str | None:
-        done = self.git.run("remote", "get-url", self.config.remote, check=False)
-        return done.stdout.strip() or None if done.returncode == 0 else None
-
-    def _github_host(self) -> str:
-        api = self.config.api_url
-        return urlparse(api).hostname or "github.com" if api else "github.com"
-
-    def _github(self) -> Forge:
-        from issuewave.forges import github  # githubkit loads only when GitHub is used
-
-        owner, name = self._owner_and_repo()
-        token = github.resolve_token(os.environ, host=self._github_host(), cwd=self.root)
-        proc.add_secret(token)  # from `gh auth token` it is in no variable redact() knows
-        c = self.config
-        return github.GitHubForge(
-            owner,
-            name,
-            token=token,
-            store=self.store,
-            base_url=c.api_url,
-            selection=github.Selection(c.labels, c.milestone, c.assignee),
-            trust=github.Trust(c.trusted_authors, c.require_label),
-            publishing=github.Publishing(draft=c.draft),
-            push_remote=c.remote,
-        )
-
-    def _owner_and_repo(self) -> tuple[str, str]:
-        if self.config.repo:
-            owner, _, name = self.config.repo.partition("/")
-            if owner and name and "/" not in name:
-                return owner, name
-            raise InputError(f"repo must be owner/name, not {self.config.repo!r}")
-        url = self.remote_url()
-        parsed = remotes.parse_remote(url, self._github_host()) if url else None
-        if parsed is None:
-            raise InputError(
-                f"cannot tell the GitHub repository from remote {self.config.remote!r} ({url})",
-                hint="pass --repo owner/name",
-            )
-        return parsed
+        if self.path(self.config.issues_dir).is_dir():
+            return DEFAULT_FORGE
+        return claiming(self.git.remote_url(self.config.remote), self.config)
 
     def path(self, configured: str) -> Path:
         """A configured path, read against the repository root: absolute from here on."""
@@ -105,8 +58,13 @@ class Project:
     def branch_for(self, issue: Issue) -> BranchName:
         return branch_name(self.config.branch, issue)
 
+    @cached_property
+    def issue_set(self) -> IssueSet:
+        """The forge's issues, read once per command."""
+        return self.forge.read_issues()
+
     def plan(self, *, ignore_missing: bool, only: Iterable[int] = ()) -> Plan:
-        issues = self.forge.list_issues()
+        issues = list(self.issue_set.issues)
         return select(build_plan(issues, ignore_missing=ignore_missing), issues, only)
 
 

@@ -17,12 +17,12 @@ from rich.table import Table
 from issuewave import proc
 from issuewave.agents.base import Agent, AgentSettings, AttemptContext
 from issuewave.agents.registry import AGENTS
-from issuewave.commands._shared import out
 from issuewave.config import Config, load_config
 from issuewave.errors import IssuewaveError
 from issuewave.git import open_repository
 from issuewave.issues import Issue
 from issuewave.types import BranchName, CommitSha, IssueNumber
+from issuewave.ui import out
 
 
 @dataclass(frozen=True)

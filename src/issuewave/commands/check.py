@@ -13,14 +13,15 @@ from pathlib import Path
 
 from issuewave import integrate, proc
 from issuewave.agents.base import allowed_environment
-from issuewave.commands._shared import out, pick_run, run_config, say
 from issuewave.commands.run import checked_test_command
 from issuewave.git import Git
 from issuewave.integrate import Branch, CheckResult, Integration
 from issuewave.plan import dependency_order
 from issuewave.project import Project, open_project
+from issuewave.runs import pick_run, run_config
 from issuewave.store import DONE_STATES, RunRecord, Store
 from issuewave.types import CommitSha, IssueNumber
+from issuewave.ui import out, say
 
 
 def check(

@@ -10,10 +10,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from issuewave.commands._shared import say
 from issuewave.git import Git, WorktreeEntry
 from issuewave.project import open_project
 from issuewave.store import Store, run_lock
+from issuewave.ui import say
 from issuewave.workspace import BACKUP_PREFIX
 
 

@@ -15,7 +15,6 @@ from importlib import resources
 from pathlib import Path
 
 from issuewave import proc
-from issuewave.commands._shared import say
 from issuewave.commands.report import write_atomically
 from issuewave.commands.run import run
 from issuewave.errors import InputError, PrecheckError
@@ -23,6 +22,7 @@ from issuewave.git import Git
 from issuewave.project import open_project
 from issuewave.report import html, markdown
 from issuewave.report.metrics import compute
+from issuewave.ui import say
 
 
 def demo(*, directory: Path | None = None, jobs: int = 3, plain: bool = False) -> int:

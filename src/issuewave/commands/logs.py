@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from issuewave.commands._shared import pick_run
 from issuewave.errors import InputError
 from issuewave.project import open_project
+from issuewave.runs import pick_run
 from issuewave.store import AttemptRecord, Store
 from issuewave.types import IssueNumber, RunId
 

@@ -8,13 +8,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from issuewave.commands._shared import out, say
 from issuewave.commands.report import write_atomically
 from issuewave.commands.run import external_waits
 from issuewave.config import detect_test_cmd
 from issuewave.plan import Plan
 from issuewave.planfile import plan_json, plan_markdown, plan_table
 from issuewave.project import Project, open_project
+from issuewave.ui import out, say
 
 
 def forge_notes(project: Project, the_plan: Plan) -> list[str]:

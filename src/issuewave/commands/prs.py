@@ -9,9 +9,9 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
-from issuewave.commands._shared import out
 from issuewave.naming import one_line
 from issuewave.project import open_project
+from issuewave.ui import out
 
 
 def prs(*, cwd: Path, as_json: bool = False) -> int:

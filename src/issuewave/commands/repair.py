@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from issuewave.commands._shared import run_config, say
 from issuewave.commands.check import conflict_check
 from issuewave.commands.resume import context_for
 from issuewave.commands.run import execute
 from issuewave.git import Git
 from issuewave.integrate import Pair
 from issuewave.project import Project
+from issuewave.runs import run_config
 from issuewave.store import PENDING, RunRecord, TaskRecord, run_lock
 from issuewave.types import BranchName, CommitSha, IssueNumber
+from issuewave.ui import say
 from issuewave.workspace import backup_branch, merged_base, reopen_worktree, save_uncommitted
 
 DIFF_SHOWN = 12_000  # characters of the other branch's change put into the prompt

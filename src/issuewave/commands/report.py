@@ -7,11 +7,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from issuewave.commands._shared import pick_run, say
 from issuewave.errors import IssuewaveError
 from issuewave.project import open_project
 from issuewave.report import html, markdown
 from issuewave.report.metrics import compute
+from issuewave.runs import pick_run
+from issuewave.ui import say
 
 FORMATS = ("markdown", "json", "html")
 

@@ -11,14 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from issuewave.agents.base import allowed_environment
-from issuewave.commands._shared import pick_run, run_config, say
 from issuewave.commands.run import WAITS_FOR, checked_agent, checked_test_command, execute
 from issuewave.issues import Issue
 from issuewave.orchestrator import RunContext, mark_interrupted
 from issuewave.plan import Plan, build_plan
 from issuewave.project import Project, open_project
+from issuewave.runs import pick_run, run_config
 from issuewave.store import BLOCKED, FAILED, PENDING, RunRecord, Store, TaskRecord, run_lock
 from issuewave.types import BranchName, CommitSha
+from issuewave.ui import say
 
 
 def resume(

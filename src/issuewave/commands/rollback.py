@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from issuewave.commands._shared import say
 from issuewave.errors import InputError
 from issuewave.git import Git
 from issuewave.issues import Issue
@@ -19,6 +18,7 @@ from issuewave.naming import worktree_folder
 from issuewave.project import Project, open_project
 from issuewave.store import BLOCKED, FAILED, Store, TaskRecord, run_lock
 from issuewave.types import IssueNumber, RunId
+from issuewave.ui import say
 from issuewave.workspace import backup_branch, registered_worktree, save_uncommitted
 
 

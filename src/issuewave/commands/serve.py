@@ -16,9 +16,9 @@ from pydantic import ValidationError
 
 from issuewave.agents.base import Agent
 from issuewave.agents.registry import make_agent
-from issuewave.commands._shared import run_config
 from issuewave.errors import InputError, IssuewaveError
 from issuewave.project import open_project
+from issuewave.runs import run_config
 from issuewave.store import RunRecord
 from issuewave.web.app import Site, create_app
 

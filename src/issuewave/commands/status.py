@@ -8,11 +8,12 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
-from issuewave.commands._shared import orchestrator_alive, out, pick_run
 from issuewave.naming import one_line
 from issuewave.progress import STATE_STYLE
 from issuewave.project import open_project
 from issuewave.report.metrics import compute
+from issuewave.runs import orchestrator_alive, pick_run
+from issuewave.ui import out
 
 
 def status(*, cwd: Path, run_id: str | None = None, as_json: bool = False) -> int:

@@ -14,6 +14,7 @@ the clock are injected, so tests check every wait without waiting.
 from __future__ import annotations
 
 import logging
+import os
 import math
 import shutil
 import threading
@@ -38,9 +39,11 @@ from githubkit.exception import (
 from issuewave import __version__, proc
 from issuewave.dependencies import extract_dependencies, extract_external_references
 from issuewave.errors import InputError, IssuewaveError, PrecheckError
-from issuewave.forges.base import PullRequestDraft
+from issuewave.forges import github_landing
+from issuewave.forges.base import IssueSet, Landing, PullRef, PullRequestDraft
+from issuewave.forges.registry import ForgeSite
+from issuewave.forges.remotes import github_host, parse_remote
 from issuewave.issues import Issue
-from issuewave.store import PullRecord, Store
 from issuewave.types import BranchName, CommitSha, IssueNumber, PullNumber, RunId
 
 log = logging.getLogger("issuewave.github")
@@ -527,9 +530,8 @@ def _labels(node: Json) -> tuple[str, ...]:
 class GitHubForge:
     """Issues of one GitHub repository in; pull requests and progress comments out.
 
-    After `list_issues()`: `details`, `untrusted`, and the views `blocked_by_external`,
-    `authors` and `author_association`. After `publish()`: `remote_pulls` (GitHub's numbers and
-    URLs, which the store cannot hold yet).
+    After reading: `details`, `untrusted`, and the views `blocked_by_external`, `authors` and
+    `author_association`. After `open_pull()`: `remote_pulls`, GitHub's own view of each PR.
     """
 
     name = "github"
@@ -540,7 +542,6 @@ class GitHubForge:
         repo: str,
         *,
         token: str,
-        store: Store,
         base_url: str | None = None,
         selection: Selection = Selection(),
         trust: Trust = Trust(),
@@ -553,7 +554,6 @@ class GitHubForge:
         self.full_name = f"{owner}/{repo}"
         self.selection, self.trust, self.publishing = selection, trust, publishing
         self.api = GitHubApi(token, base_url or api_base_url(), pacing)
-        self._store = store
         self.details: dict[IssueNumber, GitHubIssue] = {}
         self.untrusted: dict[IssueNumber, str] = {}
         self.remote_pulls: dict[BranchName, RemotePull] = {}
@@ -579,8 +579,18 @@ class GitHubForge:
         return {n: d.author_association for n, d in self.details.items()}
 
     # --- reading issues -------------------------------------------------------------------------
-    def list_issues(self) -> list[Issue]:
+    def read_issues(self) -> IssueSet:
         """The selected, trusted issues, plus closed issues they depend on (which satisfy)."""
+        issues = self.list_issues()
+        return IssueSet(
+            tuple(issues),
+            untrusted=dict(self.untrusted),
+            waits_outside=self.blocked_by_external,
+            cross_repository={n: d.cross_repository for n, d in self.details.items()
+                              if d.cross_repository},
+        )  # fmt: skip
+
+    def list_issues(self) -> list[Issue]:
         self.details, self.untrusted = {}, {}
         fetched = self._fetch()
         chosen = {n: node for n, node in fetched.items() if self._accept(n, node)}
@@ -788,58 +798,24 @@ class GitHubForge:
         )
 
     # --- pull requests ------------------------------------------------------------------------
-    def pull_request_for(self, head: BranchName) -> PullRecord | None:
-        """The open pull request GitHub has for `head`, numbered as on GitHub."""
+    def find_open_pull(self, head: BranchName) -> PullRef | None:
+        """The open pull request GitHub has for `head`."""
         pull = self._find_pull(head)
         if pull is None:
             return None
         self.remote_pulls[head] = pull
-        mirror = self._store.pull_for_head(head)
-        now = self.api.pacing.clock()
-        return PullRecord(
-            PullNumber(pull.number),
-            mirror.run_id if mirror else RunId(""),
-            mirror.issue if mirror else IssueNumber(0),  # 0: no run of ours opened it
-            pull.head,
-            pull.base,
-            pull.title,
-            pull.body,
-            pull.labels,
-            "open",
-            mirror.created_at if mirror else now,
-            now,
-            remote_number=pull.number,
-            url=pull.url,
-        )
+        return PullRef(pull.number, pull.url, pull.labels)
 
-    def publish(
-        self, run_id: RunId, draft: PullRequestDraft, task_fields: Mapping[str, Any]
-    ) -> PullRecord:
-        """Open the PR (or update the open one for the head: never a second), label it, and
-        record the mirror and the task's success in the store. The lead pushed the branch."""
+    def open_pull(self, draft: PullRequestDraft) -> PullRef:
+        """Open the PR (or update the open one for the head: never a second) and label it.
+        The lead pushed the branch before, and records the answer."""
         existing = self._find_pull(draft.head)
         pull = self._update_pull(existing.number, draft) if existing else self._create_pull(draft)
         copied = draft.issue.labels if self.publishing.copy_issue_labels else ()
         labels = tuple(dict.fromkeys((*copied, *self.publishing.labels)))
         self._add_labels(pull.number, labels)
         self.remote_pulls[draft.head] = pull
-        now = self.api.pacing.clock()
-        record = PullRecord(
-            PullNumber(0),  # the store numbers its mirror; GitHub's number is remote_number
-            run_id,
-            draft.issue.number,
-            draft.head,
-            draft.base,
-            draft.title,
-            draft.body,
-            labels,
-            "open",
-            now,
-            now,
-            remote_number=pull.number,
-            url=pull.url,
-        )
-        return self._store.open_pull_request(record, task_fields)
+        return PullRef(pull.number, pull.url, labels)
 
     def pull_state(self, head: BranchName) -> str | None:
         """The state of the head's pull requests on GitHub: open, merged, closed, or None.
@@ -915,6 +891,9 @@ class GitHubForge:
         )
 
     # --- landing ------------------------------------------------------------------------------
+    def land(self, landing: Landing) -> int:
+        return github_landing.land(landing, self)
+
     def pull_by_head(self, head: BranchName, number: int | None = None) -> RemotePull | None:
         """The head's pull request in any state: `number` if it is one of them, else the open
         one, else the merged one, else a closed one."""
@@ -1122,3 +1101,40 @@ def _remote_pull(data: Json) -> RemotePull:
 def _json(answer: Response[Any, Any]) -> Any:
     """The answer's JSON as GitHub sent it, without githubkit's model validation."""
     return answer.raw_response.json()
+
+
+# --- opening the forge from a repository's settings ----------------------------------------------
+def open_forge(site: ForgeSite) -> GitHubForge:
+    """The forge of the repository the settings (or the remote's URL) name; the token from the
+    environment or `gh`, masked in every log from here on."""
+    owner, name = _owner_and_repo(site)
+    c = site.config
+    token = resolve_token(os.environ, host=github_host(c.api_url), cwd=site.root)
+    proc.add_secret(token)  # from `gh auth token` it is in no variable redact() knows
+    return GitHubForge(
+        owner,
+        name,
+        token=token,
+        base_url=c.api_url,
+        selection=Selection(c.labels, c.milestone, c.assignee),
+        trust=Trust(c.trusted_authors, c.require_label),
+        publishing=Publishing(draft=c.draft),
+        push_remote=c.remote,
+    )
+
+
+def _owner_and_repo(site: ForgeSite) -> tuple[str, str]:
+    config = site.config
+    if config.repo:
+        owner, _, name = config.repo.partition("/")
+        if owner and name and "/" not in name:
+            return owner, name
+        raise InputError(f"repo must be owner/name, not {config.repo!r}")
+    url = site.git.remote_url(config.remote)
+    parsed = parse_remote(url, github_host(config.api_url)) if url else None
+    if parsed is None:
+        raise InputError(
+            f"cannot tell the GitHub repository from remote {config.remote!r} ({url})",
+            hint="pass --repo owner/name",
+        )
+    return parsed

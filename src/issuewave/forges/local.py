@@ -1,18 +1,21 @@
-"""The local forge: Markdown issue files in the repository; PR records in the state store."""
+"""The local forge: Markdown issue files in the repository; PR records in the state store.
+
+Its pull requests are the store's records, which the orchestrator writes: opening one here only
+answers that there is nothing more to do. Landing merges in a scratch checkout (`local_landing`).
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from issuewave.forges.base import PullRequestDraft
+from issuewave.forges import local_landing
+from issuewave.forges.base import IssueSet, Landing, PullRef, PullRequestDraft
 from issuewave.forges.local_issues import read_issues_dir
+from issuewave.forges.registry import ForgeSite
 from issuewave.issues import Issue
-from issuewave.store import PullRecord, Store
-from issuewave.types import BranchName, PullNumber, RunId
+from issuewave.store import Store
+from issuewave.types import BranchName
 
 
 @dataclass(frozen=True)
@@ -23,31 +26,22 @@ class LocalForge:
     push_remote: str | None = None  # PR records live in the store: nothing to push
     api_calls: int = 0
 
-    def list_issues(self) -> list[Issue]:
-        return read_issues_dir(self.issues_dir)
+    def read_issues(self) -> IssueSet:
+        return IssueSet(tuple(read_issues_dir(self.issues_dir)))
 
-    def pull_request_for(self, head: BranchName) -> PullRecord | None:
+    def find_open_pull(self, head: BranchName) -> PullRef | None:
         record = self.store.pull_for_head(head)
-        return record if record is not None and record.state == "open" else None
+        return PullRef() if record is not None and record.state == "open" else None
+
+    def open_pull(self, draft: PullRequestDraft) -> PullRef:
+        return PullRef(labels=draft.issue.labels)
 
     def progress(self, issue: Issue, text: str) -> None:
         """The local forge's progress is the journal itself: nothing more to write."""
 
-    def publish(
-        self, run_id: RunId, draft: PullRequestDraft, task_fields: Mapping[str, Any]
-    ) -> PullRecord:
-        now = time.time()
-        record = PullRecord(
-            PullNumber(0),
-            run_id,
-            draft.issue.number,
-            draft.head,
-            draft.base,
-            draft.title,
-            draft.body,
-            draft.issue.labels,
-            "open",
-            now,
-            now,
-        )
-        return self.store.open_pull_request(record, task_fields)
+    def land(self, landing: Landing) -> int:
+        return local_landing.land(landing, {i.number: i for i in self.read_issues().issues})
+
+
+def open_forge(site: ForgeSite) -> LocalForge:
+    return LocalForge(site.path(site.config.issues_dir), site.store)

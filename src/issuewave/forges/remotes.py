@@ -4,6 +4,11 @@ every run to choose the forge, without importing a forge's client."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from issuewave.config import Config
 
 # https://host/owner/repo(.git), ssh://git@host(:port)/owner/repo.git, git://…, and the
 # scp-like git@host:owner/repo.git; credentials in the URL are skipped, never kept.
@@ -32,4 +37,11 @@ def is_github_remote(url: str, host: str = "github.com") -> bool:
     return parse_remote(url, host) is not None
 
 
-__all__ = ["is_github_remote", "parse_remote"]
+def github_host(api_url: str | None) -> str:
+    """github.com, or the GitHub Enterprise host that `api_url` names."""
+    return urlparse(api_url).hostname or "github.com" if api_url else "github.com"
+
+
+def claims_for_github(url: str, config: Config) -> bool:
+    return is_github_remote(url, github_host(config.api_url))
+

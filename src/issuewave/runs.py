@@ -1,24 +1,15 @@
-"""Small pieces several subcommands need: picking a run, printing to the right stream."""
+"""Finding a run in the store, and the settings it goes on with."""
 
 from __future__ import annotations
 
 import fcntl
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from issuewave.config import Config
 from issuewave.errors import IssuewaveError
 from issuewave.store import RunRecord, Store
-
-out = Console(highlight=False, soft_wrap=True)
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr)
 
 
 def pick_run(store: Store, run_id: str | None) -> RunRecord:

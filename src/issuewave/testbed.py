@@ -1,0 +1,113 @@
+"""The test bed: the project's own test command, run in a checkout, and what came of it.
+
+One place for "run the tests somewhere": the baseline on the base commit, each attempt's
+verification in its worktree, the integration check and landing in a scratch checkout moved from
+commit to commit. Every one of them gets the same environment (the allowlist: never an agent's
+credentials), timeout, log file and supervision (own process group, all of it killed at the end).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from issuewave import proc
+from issuewave.git import Git
+
+
+@dataclass(frozen=True)
+class TestCommand:
+    """The test command as it runs: argv (no shell), environment, timeout per run."""
+
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+    timeout: float
+
+    @property
+    def shown(self) -> str:
+        return proc.quote(self.argv)
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    returncode: int | None  # None: killed at the timeout
+    timed_out: bool
+    log: Path
+
+    @property
+    def passed(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def status(self) -> str:
+        return "timed out" if self.timed_out else f"exited {self.returncode}"
+
+    def tail(self, lines: int = 200, max_bytes: int = 256_000) -> str:
+        return proc.tail(self.log, lines=lines, max_bytes=max_bytes)
+
+
+async def run_tests(tests: TestCommand, *, cwd: Path, log: Path, tag: str) -> TestOutcome:
+    """The tests in `cwd`, their output (a fresh log each run) in `log`."""
+    log.unlink(missing_ok=True)
+    outcome = await proc.supervise(
+        tests.argv, cwd=cwd, env=dict(tests.env), timeout=tests.timeout, stdout_path=log, tag=tag
+    )
+    return TestOutcome(outcome.returncode, outcome.timed_out, log)
+
+
+class ScratchCheckout:
+    """A detached worktree of issuewave's own: made on first use, moved from commit to commit,
+    removed at the end (a leftover of a killed earlier use is replaced)."""
+
+    def __init__(self, git: Git, folder: Path) -> None:
+        self.git, self.folder = git, folder
+        self._worktree: Git | None = None
+
+    def at(self, commit: str) -> Git:
+        if self._worktree is None:
+            if self.folder.exists():
+                self.git.worktree_remove(self.folder, even_locked=True)
+            self.git.worktree_add_detached(self.folder, commit)
+            self._worktree = self.git.at(self.folder)
+        self._worktree.checkout_detached(commit)
+        return self._worktree
+
+    def reset(self, commit: str) -> None:
+        if self._worktree is not None:
+            self._worktree.reset_hard(commit, check=False)
+
+    def close(self) -> None:
+        if self._worktree is not None:
+            self._worktree = None
+            self.git.worktree_remove(self.folder, even_locked=True)
+            self.git.worktree_prune()
+
+    def __enter__(self) -> ScratchCheckout:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class TestBed(ScratchCheckout):
+    """The test command in a scratch checkout under the state folder, at any commit."""
+
+    def __init__(self, git: Git, folder: Path, tests: TestCommand, *, tag: str) -> None:
+        super().__init__(git, folder)
+        self.tests, self.tag = tests, tag
+        self.log = folder.parent / f"{folder.name}.log"
+
+    def test(self, commit: str | None = None, *, tag: str | None = None) -> TestOutcome:
+        """The tests at `commit` (None: where the checkout stands now, e.g. after a merge)."""
+        if commit is not None:
+            self.at(commit)
+        cwd = self.folder
+        return asyncio.run(run_tests(self.tests, cwd=cwd, log=self.log, tag=tag or self.tag))
