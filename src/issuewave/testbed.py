@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from issuewave import proc
 from issuewave.git import Git
@@ -85,7 +86,7 @@ class ScratchCheckout:
             self.git.worktree_remove(self.folder, even_locked=True)
             self.git.worktree_prune()
 
-    def __enter__(self) -> ScratchCheckout:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -93,7 +93,7 @@ def reopen_worktree(git: Git, path: Path, branch: BranchName, base: CommitSha) -
         git.worktree_prune()
         git.worktree_add(path, branch)
     elif checked_out != branch:
-        git.at(path).run("switch", "--quiet", branch)  # refuses rather than lose changes
+        git.at(path).switch(branch)
     return Worktree(path, branch, base)
 
 
@@ -112,9 +112,14 @@ def backup_branch(git: Git, branch: str) -> tuple[str, CommitSha] | None:
     tip = git.rev(f"refs/heads/{branch}")
     if tip is None:
         return None
+    return backup_tip(git, branch, tip), tip
+
+
+def backup_tip(git: Git, branch: str, tip: str) -> str:
+    """Save `tip` (the branch's, here or on a remote) as a new backup ref of `branch`."""
     ref = f"{BACKUP_PREFIX}/{branch}/{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}"
     git.update_ref(ref, tip)
-    return ref, tip
+    return ref
 
 
 def unsaved_changes(git: Git, path: Path) -> bool:

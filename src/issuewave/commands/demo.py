@@ -15,14 +15,14 @@ from importlib import resources
 from pathlib import Path
 
 from issuewave import proc
-from issuewave.commands.report import write_atomically
-from issuewave.commands.run import run
 from issuewave.errors import InputError, PrecheckError
+from issuewave.files import write_atomically
 from issuewave.git import Git
 from issuewave.project import open_project
 from issuewave.report import html, markdown
 from issuewave.report.metrics import compute
 from issuewave.ui import say
+from issuewave.wave import start_wave
 
 
 def demo(*, directory: Path | None = None, jobs: int = 3, plain: bool = False) -> int:
@@ -34,7 +34,7 @@ def demo(*, directory: Path | None = None, jobs: int = 3, plain: bool = False) -
     target = _empty_folder(directory)
     _build_project(target, jobs)
     say(f"demo project: {target}\n")
-    code = run(cwd=target, overrides={}, plain=plain)
+    code = start_wave(open_project(target), plain=plain)
     _show_results(target)
     return code
 

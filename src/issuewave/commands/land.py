@@ -23,7 +23,9 @@ def land(*, cwd: Path, squash: bool = False, dry_run: bool = False) -> int:
     tasks = [t for t in project.store.tasks(run.id) if t.status in DONE_STATES and t.head_commit]
     by_issue = {t.issue: t for t in tasks}
     ordered = [by_issue[n] for n in dependency_order({t.issue: t.depends_on for t in tasks})]
-    landing = Landing(project.git, project.store, run, ordered, lambda: checked_test_command(project),
-                      squash=squash, dry_run=dry_run)  # fmt: skip
+    landing = Landing(
+        project.git, project.store, run, ordered,
+        tests=lambda: checked_test_command(project), squash=squash, dry_run=dry_run,
+    )  # fmt: skip
     with run_lock(project.store.home, f"land of {run.id}"):
         return project.forge.land(landing)

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from issuewave.commands.report import write_atomically
-from issuewave.commands.run import external_waits
 from issuewave.config import detect_test_cmd
+from issuewave.files import write_atomically
+from issuewave.launch import external_waits
 from issuewave.plan import Plan
 from issuewave.planfile import plan_json, plan_markdown, plan_table
 from issuewave.project import Project, open_project
@@ -19,24 +19,23 @@ from issuewave.ui import out, say
 
 def forge_notes(project: Project, the_plan: Plan) -> list[str]:
     """What the forge found that the table cannot show: outside blockers, untrusted authors."""
+    found = project.issue_set
     notes = [
         f"#{n} {reason}: it will not start"
         for n, reason in external_waits(project, the_plan).items()
     ]
     notes += _last_conflicts(project)
-    details = getattr(project.forge, "details", {})
     for number in the_plan.issues:
-        elsewhere = getattr(details.get(number), "cross_repository", ())
+        elsewhere = found.cross_repository.get(number, ())
         if elsewhere:
             listed = ", ".join(elsewhere)
             notes.append(f"#{number} refers to {listed} in another repository (shown, not tracked)")
-    untrusted: dict[int, str] = getattr(project.forge, "untrusted", {})
-    if untrusted:
+    if found.untrusted:
         notes.append(
             "left out, not handed to an agent (written by someone outside the trusted authors; "
             "add them with --trusted-authors or label the issue with require_label):"
         )
-        notes += [f"  #{n}: {reason}" for n, reason in sorted(untrusted.items())]
+        notes += [f"  #{n}: {reason}" for n, reason in sorted(found.untrusted.items())]
     return notes
 
 

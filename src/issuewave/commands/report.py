@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from issuewave.errors import IssuewaveError
+from issuewave.files import write_atomically
 from issuewave.project import open_project
 from issuewave.report import html, markdown
 from issuewave.report.metrics import compute
@@ -54,12 +53,3 @@ def _beside(output: Path | None) -> str | None:
         return None
     sibling = output.with_suffix(".html")
     return sibling.name if sibling != output and sibling.is_file() else None
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write beside the target and rename: a reader never sees half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(text)
-    Path(temporary).replace(path)

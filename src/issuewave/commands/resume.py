@@ -10,15 +10,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from issuewave.agents.base import allowed_environment
-from issuewave.commands.run import WAITS_FOR, checked_agent, checked_test_command, execute
-from issuewave.issues import Issue
-from issuewave.orchestrator import RunContext, mark_interrupted
-from issuewave.plan import Plan, build_plan
+from issuewave.execution import execute, mark_interrupted
+from issuewave.launch import WAITS_FOR, resumed_context
 from issuewave.project import Project, open_project
 from issuewave.runs import pick_run, run_config
-from issuewave.store import BLOCKED, FAILED, PENDING, RunRecord, Store, TaskRecord, run_lock
-from issuewave.types import BranchName, CommitSha
+from issuewave.store import BLOCKED, FAILED, PENDING, RunRecord, Store, run_lock
 from issuewave.ui import say
 
 
@@ -45,7 +41,7 @@ def resume(
             f"resuming run {run.id}"
             + (f"; restarting #{', #'.join(map(str, requeued))}" if requeued else "")
         )
-        ctx = context_for(project, run)
+        ctx = resumed_context(project, run)
         return execute(ctx, as_json=as_json, plain=plain)
 
 
@@ -62,45 +58,3 @@ def _requeue_failed(store: Store, run: RunRecord) -> list[int]:
             )
             requeued.append(int(task.issue))
     return requeued
-
-
-def _plan_from_tasks(project: Project, tasks: list[TaskRecord]) -> Plan:
-    """The run's own graph; issue texts re-read from the forge when they are still there."""
-    current = {i.number: i for i in _readable_issues(project)}
-    issues = [
-        Issue(
-            t.issue,
-            t.title,
-            current[t.issue].body if t.issue in current else "",
-            t.labels,
-            t.depends_on,
-        )
-        for t in tasks
-    ]
-    return build_plan(issues, ignore_missing=True)
-
-
-def _readable_issues(project: Project) -> list[Issue]:
-    try:
-        return project.forge.list_issues()
-    except Exception:  # the issue files may have changed; the run's own records suffice
-        return []
-
-
-def context_for(project: Project, run: RunRecord) -> RunContext:
-    tasks = project.store.tasks(run.id)
-    return RunContext(
-        run_id=run.id,
-        git=project.git,
-        store=project.store,
-        forge=project.forge,
-        config=project.config,
-        plan=_plan_from_tasks(project, tasks),
-        agent=checked_agent(project),
-        test_argv=checked_test_command(project),
-        base_branch=BranchName(run.base_branch),
-        base_commit=CommitSha(run.base_commit),
-        baseline_failures=frozenset(run.config.get("baseline_failures", [])),
-        env=allowed_environment(project.config.pass_env),
-        worktree_root=project.worktree_root,
-    )

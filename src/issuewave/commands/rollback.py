@@ -67,7 +67,7 @@ def _of_task(task: TaskRecord) -> Target:
 
 def _by_pattern(project: Project, number: int) -> Target:
     """An issue outside the latest run: its branch and folder by the configured patterns."""
-    known = {int(i.number): i for i in project.forge.list_issues()}
+    known = {int(i.number): i for i in project.issue_set.issues}
     issue = known.get(number) or Issue(IssueNumber(number), "")
     return Target(
         number,

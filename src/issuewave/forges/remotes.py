@@ -44,4 +44,3 @@ def github_host(api_url: str | None) -> str:
 
 def claims_for_github(url: str, config: Config) -> bool:
     return is_github_remote(url, github_host(config.api_url))
-

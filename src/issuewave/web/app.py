@@ -291,4 +291,4 @@ def _text(path: Path) -> str:
 def _diff_stat(git: Git, base: str | None, head: str) -> str:
     if base is None or git.rev(head) is None:
         return ""
-    return git.out("diff", "--stat=100", base, head)
+    return git.diff_stat_by_file(base, head)

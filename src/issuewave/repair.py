@@ -1,4 +1,4 @@
-"""`issuewave check --repair`: redo a conflicting branch on top of the branch it conflicts with.
+"""Repair (`issuewave check --repair`): a conflicting branch redone on top of the other one.
 
 For each conflicting pair, the branch with the lower priority is redone: its tip is saved under
 refs/issuewave/backup/ first, it is rebased onto a base that already holds the other branch, and
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from issuewave.commands.check import conflict_check
-from issuewave.commands.resume import context_for
-from issuewave.commands.run import execute
+from issuewave.conflicts import record_conflicts
+from issuewave.execution import execute
 from issuewave.git import Git
 from issuewave.integrate import Pair
+from issuewave.launch import resumed_context
 from issuewave.project import Project
 from issuewave.runs import run_config
 from issuewave.store import PENDING, RunRecord, TaskRecord, run_lock
@@ -28,16 +28,16 @@ DIFF_SHOWN = 12_000  # characters of the other branch's change put into the prom
 def repair(opened: Project, run: RunRecord, *, plain: bool) -> int:
     project = Project(opened.git, run_config(run))
     with run_lock(project.store.home, f"repair of {run.id}"):
-        pairs = conflict_check(project, run).conflicts
+        pairs = record_conflicts(project.git, project.store, run).conflicts
         if not pairs:
             say("nothing to repair: no conflicts between the verified branches")
             return 0
         redone: set[int] = set()
         for pair in pairs:
             redone.add(_prepare(project, run, pair, redone))
-        code = execute(context_for(project, project.store.run(run.id) or run), as_json=False,
+        code = execute(resumed_context(project, project.store.run(run.id) or run), as_json=False,
                        plain=plain)  # fmt: skip
-        left = conflict_check(project, run).conflicts
+        left = record_conflicts(project.git, project.store, run).conflicts
     for pair in left:
         say(f"still conflicting: #{pair.a} and #{pair.b} in {', '.join(pair.files)}")
     return 1 if code or left else 0
@@ -85,7 +85,7 @@ def _choose(a: TaskRecord, b: TaskRecord, redone: set[int]) -> tuple[TaskRecord,
 def _move_branch(git: Git, path: Path, branch: BranchName, base: CommitSha) -> None:
     """The branch (already backed up) restarts at the new base, in its own clean worktree."""
     worktree = reopen_worktree(git, path, branch, base)
-    git.at(worktree.path).run("reset", "--quiet", "--hard", base)
+    git.at(worktree.path).reset_hard(base)
 
 
 def _feedback(
@@ -96,8 +96,8 @@ def _feedback(
     old_tip: CommitSha,
     saved: tuple[str, CommitSha] | None,
 ) -> str:
-    theirs = git.out("diff", f"{keep.base_commit}..{keep.head_commit}", "--", *files)
-    yours = git.out("diff", f"{redo.base_commit}..{old_tip}", "--", *files)
+    theirs = git.diff(str(keep.base_commit), str(keep.head_commit), files)
+    yours = git.diff(str(redo.base_commit), old_tip, files)
     return (
         f"Your branch for #{redo.issue} conflicted with #{keep.issue} ({keep.title}) in: "
         f"{', '.join(files)}.\n"

@@ -1,0 +1,46 @@
+"""What every step of one run needs, built once by `run` or `resume` (`launch.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from issuewave.agents.base import Agent
+from issuewave.config import Config
+from issuewave.executor import LocalExecutor, LocalSettings
+from issuewave.forges.base import Forge
+from issuewave.git import Git
+from issuewave.plan import Plan
+from issuewave.store import Store
+from issuewave.testbed import TestCommand
+from issuewave.types import BranchName, CommitSha, RunId
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every step of one run needs; built once by `run` or `resume`."""
+
+    run_id: RunId
+    git: Git  # the main checkout
+    store: Store
+    forge: Forge
+    config: Config
+    plan: Plan
+    agent: Agent
+    tests: TestCommand
+    base_branch: BranchName
+    base_commit: CommitSha
+    baseline_failures: frozenset[str]
+    env: Mapping[str, str]
+    worktree_root: Path
+
+    @property
+    def run_dir(self) -> Path:
+        return self.store.home / "runs" / self.run_id
+
+    def local_executor(self) -> LocalExecutor:
+        return LocalExecutor(
+            LocalSettings(self.git, self.agent, self.tests, self.env, self.config.timeout,
+                          self.base_branch, self.baseline_failures)
+        )  # fmt: skip
