@@ -7,6 +7,7 @@ plan, an agent program that exists, a test command that exists and passes on the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from issuewave import preflight
 from issuewave.execution import execute
@@ -18,16 +19,17 @@ from issuewave.ui import say
 from issuewave.workspace import add_exclude
 
 
-def start_wave(
-    project: Project,
-    *,
-    only: Sequence[int] = (),
-    ignore_missing: bool = False,
-    allow_failing_baseline: bool = False,
-    as_json: bool = False,
-    plain: bool = False,
-) -> int:
-    plan = project.plan(ignore_missing=ignore_missing, only=only)
+@dataclass(frozen=True)
+class WaveOptions:
+    only: Sequence[int] = ()  # these issues and their dependencies; () for every open issue
+    ignore_missing: bool = False  # plan even when an issue depends on one that does not exist
+    allow_failing_baseline: bool = False  # only new failures count against an agent
+    as_json: bool = False
+    plain: bool = False
+
+
+def start_wave(project: Project, options: WaveOptions) -> int:
+    plan = project.plan(ignore_missing=options.ignore_missing, only=options.only)
     if not plan.issues:
         say(f"nothing to do: no open issues in {project.config.issues_dir}")
         return 0
@@ -41,6 +43,7 @@ def start_wave(
         reused = preflight.reusable_branches(project, plan)
         for pattern in agent.scratch_patterns:  # an agent's caches, not work
             add_exclude(project.git, pattern, f"files the {agent.name} agent leaves behind")
-        baseline = preflight.baseline(project, tests, base_commit, run_id, allow_failing_baseline)
+        allow_failing = options.allow_failing_baseline
+        baseline = preflight.baseline(project, tests, base_commit, run_id, allow_failing)
         new = NewRun(run_id, plan, agent, tests, base_branch, base_commit, reused, baseline)
-        return execute(create_run(project, new), as_json=as_json, plain=plain)
+        return execute(create_run(project, new), as_json=options.as_json, plain=options.plain)

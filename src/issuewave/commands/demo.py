@@ -22,7 +22,7 @@ from issuewave.project import open_project
 from issuewave.report import html, markdown
 from issuewave.report.metrics import compute
 from issuewave.ui import say
-from issuewave.wave import start_wave
+from issuewave.wave import WaveOptions, start_wave
 
 
 def demo(*, directory: Path | None = None, jobs: int = 3, plain: bool = False) -> int:
@@ -34,7 +34,7 @@ def demo(*, directory: Path | None = None, jobs: int = 3, plain: bool = False) -
     target = _empty_folder(directory)
     _build_project(target, jobs)
     say(f"demo project: {target}\n")
-    code = start_wave(open_project(target), plain=plain)
+    code = start_wave(open_project(target), WaveOptions(plain=plain))
     _show_results(target)
     return code
 

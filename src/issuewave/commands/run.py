@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from issuewave.project import open_project
-from issuewave.wave import start_wave
+from issuewave.wave import WaveOptions, start_wave
 
 
 def run(
@@ -21,7 +21,5 @@ def run(
     as_json: bool = False,
     plain: bool = False,
 ) -> int:
-    project = open_project(cwd, overrides)
-    return start_wave(project, only=only, ignore_missing=ignore_missing,
-                      allow_failing_baseline=allow_failing_baseline, as_json=as_json,
-                      plain=plain)  # fmt: skip
+    options = WaveOptions(tuple(only), ignore_missing, allow_failing_baseline, as_json, plain)
+    return start_wave(open_project(cwd, overrides), options)
