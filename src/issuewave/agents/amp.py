@@ -42,5 +42,4 @@ class AmpAgent(CliAgent):
     spec = SPEC
 
     def read_output(self, stdout: str, exit_code: int | None) -> AgentReport:
-        stream = read_stream_json(stdout, self.name)
-        return stream.report(self.name, exit_code, stream.usage(anthropic_usage, None))
+        return read_stream_json(stdout, self.name, exit_code, anthropic_usage)

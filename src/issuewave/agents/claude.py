@@ -22,7 +22,6 @@ State: `~/.claude` and `~/.claude.json` (settings, sessions, per-project state);
 from __future__ import annotations
 
 from issuewave.agents.base import AgentReport
-from issuewave.agents.output import get_float
 from issuewave.agents.spec import AgentSpec, CliAgent, Part, Resume
 from issuewave.agents.streams import anthropic_usage, read_stream_json
 
@@ -61,6 +60,4 @@ class ClaudeAgent(CliAgent):
     spec = SPEC
 
     def read_output(self, stdout: str, exit_code: int | None) -> AgentReport:
-        stream = read_stream_json(stdout, self.name)
-        cost = get_float(stream.result, "total_cost_usd")
-        return stream.report(self.name, exit_code, stream.usage(anthropic_usage, cost))
+        return read_stream_json(stdout, self.name, exit_code, anthropic_usage, "total_cost_usd")

@@ -25,7 +25,7 @@ from typing import Any
 
 from issuewave.agents.base import AgentReport, AttemptContext, Usage
 from issuewave.agents.output import get_dict, get_int, get_str
-from issuewave.agents.spec import AgentSpec, CliAgent, Part, Resume
+from issuewave.agents.spec import AgentSpec, CliAgent, Resume
 from issuewave.agents.streams import Outcome
 
 SPEC = AgentSpec(
@@ -43,17 +43,8 @@ SPEC = AgentSpec(
     full_auto=("--dangerously-bypass-approvals-and-sandbox",),
     resume=Resume(("resume",)),
     stdin_marker=("-",),
-    # Options go before `resume`: the docs pass them to `exec`, and `resume` inherits them.
-    order=(
-        Part.SUBCOMMAND,
-        Part.HEADLESS,
-        Part.CONTEXT,
-        Part.PERMISSIONS,
-        Part.MODEL,
-        Part.EXTRA,
-        Part.RESUME,
-        Part.STDIN,
-    ),
+    # The default order: options go before `resume`, as the docs pass them to `exec` and
+    # `resume` inherits them.
 )
 
 

@@ -50,8 +50,7 @@ class CursorAgent(CliAgent):
     spec = SPEC
 
     def read_output(self, stdout: str, exit_code: int | None) -> AgentReport:
-        stream = read_stream_json(stdout, self.name)
-        return stream.report(self.name, exit_code, stream.usage(cursor_usage, None))
+        return read_stream_json(stdout, self.name, exit_code, cursor_usage)
 
 
 def cursor_usage(usage: Mapping[str, Any], cost: float | None) -> Usage:

@@ -70,6 +70,7 @@ DEFAULT_ORDER = (
     Part.MODEL,
     Part.EXTRA,
     Part.RESUME,
+    Part.STDIN,
 )
 
 

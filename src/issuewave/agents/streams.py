@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 
 from issuewave.agents.base import AgentReport, Usage
-from issuewave.agents.output import get_dict, get_int, get_str, json_lines
+from issuewave.agents.output import get_dict, get_float, get_int, get_str, json_lines
 
 # Turns one usage object of a CLI's own shape (and a cost, where known) into a Usage.
 UsageReader = Callable[[Mapping[str, Any], float | None], Usage]
@@ -116,11 +116,15 @@ class StreamJson:
         return AgentReport(True, message, self.session_id, usage)
 
 
-def read_stream_json(stdout: str, agent: str) -> StreamJson:
+def read_stream_json(
+    stdout: str, agent: str, exit_code: int | None, convert: UsageReader, cost_key: str = ""
+) -> AgentReport:
+    """The report of a Claude-style stream; `cost_key` names the result's cost where it has one."""
     stream = StreamJson()
     for event in json_lines(stdout, agent):
         stream.take(event)
-    return stream
+    cost = get_float(stream.result, cost_key) if cost_key else None
+    return stream.report(agent, exit_code, stream.usage(convert, cost))
 
 
 def _failed(result: Mapping[str, Any]) -> bool:
