@@ -2,7 +2,8 @@
 
 The agents' models cannot be reached from here, so each adapter is tested against a program that
 records what it was given (argv, cwd, stdin, environment) and prints output in the real CLI's
-documented format. The Nth call prints the Nth scripted output (the last one repeats).
+documented format. The Nth call prints the Nth scripted output (the last one repeats). What the
+real CLIs print is recorded under tests/transcripts/<cli>/.
 """
 
 from __future__ import annotations
@@ -17,9 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from issuewave import proc
-from issuewave.agents.base import Agent, AgentReport, AgentSettings, AttemptContext
+from issuewave.agents.base import (
+    Agent,
+    AgentReport,
+    AgentSettings,
+    AttemptContext,
+    allowed_environment,
+)
 from issuewave.issues import Issue
 from issuewave.types import BranchName, CommitSha, IssueNumber
+
+TRANSCRIPTS = Path(__file__).parent / "transcripts"
 
 _SCRIPT = textwrap.dedent(
     """\
@@ -139,3 +148,25 @@ def run_agent(agent: Agent, ctx: AttemptContext, env: dict[str, str] | None = No
         )
     )
     return agent.read_output(out.read_text(), outcome.returncode)
+
+
+def transcript(cli: str, case: str) -> str:
+    """A recorded output of the CLI, tests/transcripts/<cli>/<case>.jsonl or .txt, as it is."""
+    [path] = TRANSCRIPTS.joinpath(cli).glob(case + ".*")
+    return path.read_bytes().decode("utf-8")
+
+
+def run_once(
+    tmp: Path, agent: Agent, step: Step, ctx: AttemptContext, *, allowlisted: bool = False
+) -> tuple[AgentReport, dict[str, object]]:
+    """Run the agent once against a stand-in of its program; its report and what the CLI got.
+
+    `allowlisted`: the environment the runner gives agents (the allowlist and its credentials),
+    not this process's whole environment.
+    """
+    fake = install(tmp, agent.program(), [step])
+    fake.put_first_on_path()
+    env = allowed_environment(agent.credentials) if allowlisted else None
+    report = run_agent(agent, ctx, env)
+    [call] = fake.calls()
+    return report, call

@@ -56,16 +56,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import ClassVar
 
-from issuewave.agents.base import (
-    AgentReport,
-    AttemptContext,
-    Invocation,
-    Usage,
-    issue_variables,
-)
+from issuewave.agents.base import AgentReport, AttemptContext, Usage
+from issuewave.agents.spec import AgentSpec, CliAgent, Prompt
 
 _COUNT = r"(\d+(?:\.\d+)?[kKmM]?)"
 TOKENS_LINE = re.compile(
@@ -112,12 +105,10 @@ FENCE = re.compile(r"^\s*(```|~~~)")
 FILE_NAME = re.compile(r"^[\w.-]+(/[\w.-]+)*\.\w+$")
 
 
-@dataclass(frozen=True)
-class AiderAgent:
-    name: str = "aider"
-    # aider's repo-map cache has no option to move it; keep it out of the branch.
-    scratch_patterns: tuple[str, ...] = (".aider*",)
-    credentials: tuple[str, ...] = (
+SPEC = AgentSpec(
+    name="aider",
+    program="aider",
+    credentials=(
         "OPENAI_API_KEY",
         "ANTHROPIC_API_KEY",
         "GEMINI_API_KEY",
@@ -126,9 +117,14 @@ class AiderAgent:
         "XAI_API_KEY",
         "GROQ_API_KEY",
         "AZURE_API_KEY",
-    )
-
-    SCRIPTING: ClassVar[tuple[str, ...]] = (
+    ),
+    state_dirs=("~/.aider",),  # its caches, analytics settings and helper installs
+    # aider's repo-map cache has no option to move it; keep it out of the branch.
+    scratch_patterns=(".aider*",),
+    # The prompt file of a retry already carries the feedback: aider starts afresh each time.
+    prompt=Prompt.FILE,
+    prompt_flag="--message-file",
+    headless=(
         "--yes-always",
         "--no-auto-commits",
         "--no-gitignore",
@@ -138,33 +134,27 @@ class AiderAgent:
         "--no-show-release-notes",
         "--no-analytics",
         "--no-detect-urls",
-    )
-    ENV: ClassVar[dict[str, str]] = {
+    ),
+    env={
         # Python's webbrowser runs $BROWSER: `true` takes the URL and opens nothing.
         "BROWSER": "true",
         # rich wraps aider's lines at $COLUMNS (80 off a terminal): keep each report on one line.
         "COLUMNS": "10000",
-    }
-    HISTORY: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("--chat-history-file", "aider.chat.history.md"),
-        ("--input-history-file", "aider.input.history"),
-    )
+    },
+)
+# Kept next to the prompt, outside the worktree, so issuewave's commit never takes them.
+HISTORY = (
+    ("--chat-history-file", "aider.chat.history.md"),
+    ("--input-history-file", "aider.input.history"),
+)
 
-    def program(self) -> str:
-        return "aider"
 
-    def invocation(self, ctx: AttemptContext) -> Invocation:
-        # The prompt file of a retry already carries the feedback: aider starts afresh each time.
-        argv = (
-            self.program(),
-            "--message-file",
-            str(ctx.prompt_file),
-            *self.SCRIPTING,
-            *self._history(ctx.prompt_file.parent),
-            *(("--model", ctx.settings.model) if ctx.settings.model else ()),
-            *ctx.settings.extra_args,
-        )
-        return Invocation(argv, {**issue_variables(ctx), **self.ENV})
+class AiderAgent(CliAgent):
+    spec = SPEC
+
+    def context_args(self, ctx: AttemptContext) -> tuple[str, ...]:
+        folder = ctx.prompt_file.parent
+        return tuple(arg for flag, name in HISTORY for arg in (flag, str(folder / name)))
 
     def read_output(self, stdout: str, exit_code: int | None) -> AgentReport:
         console = AiderConsole.read(stdout)
@@ -176,9 +166,6 @@ class AiderAgent:
             console.usage(),
             error,
         )
-
-    def _history(self, folder: Path) -> tuple[str, ...]:
-        return tuple(arg for flag, name in self.HISTORY for arg in (flag, str(folder / name)))
 
 
 @dataclass

@@ -12,53 +12,34 @@ Output: a `system`/`init` event whose `session_id` is the thread id (`T-...`), `
 with Anthropic-style `usage`, and a final `result` event: subtype `success` with `result`, or
 `is_error` true (subtype error_during_execution, error_max_turns) with an `error` text. Amp reports
 no cost; the Amp SDK's types let the result carry `usage`, else the messages' usage is summed.
+
+State: settings in `~/.config/amp`, an `amp login` key in `~/.local/share/amp/secrets.json`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+from issuewave.agents.base import AgentReport
+from issuewave.agents.spec import AgentSpec, CliAgent, Part, Resume
+from issuewave.agents.streams import anthropic_usage, read_stream_json
 
-from issuewave.agents.base import (
-    AgentReport,
-    AttemptContext,
-    Invocation,
-    issue_variables,
-    model_args,
-    prompt_input,
+SPEC = AgentSpec(
+    name="amp",
+    program="amp",
+    credentials=("AMP_API_KEY",),
+    credential_files=("~/.local/share/amp/secrets.json",),
+    state_dirs=("~/.config/amp", "~/.local/share/amp"),
+    headless=("--execute", "--stream-json"),
+    full_auto=("--dangerously-allow-all",),
+    # Amp has no model flag: its agent mode picks the model, so `model` names the mode. A thread
+    # keeps the mode it was started in, so no --mode on a continued one.
+    model_flag="--mode",
+    resume=Resume(("threads", "continue"), keeps_model=True),
+    order=(Part.RESUME, Part.MODEL, Part.HEADLESS, Part.PERMISSIONS, Part.EXTRA),
 )
-from issuewave.agents.claude import anthropic_usage, read_stream_json
 
 
-@dataclass(frozen=True)
-class AmpAgent:
-    name: str = "amp"
-    credentials: tuple[str, ...] = ("AMP_API_KEY",)
-
-    EXECUTE: ClassVar[tuple[str, ...]] = ("--execute", "--stream-json")
-    CONTINUE: ClassVar[tuple[str, ...]] = ("threads", "continue")
-    FULL_AUTO: ClassVar[tuple[str, ...]] = ("--dangerously-allow-all",)
-
-    def program(self) -> str:
-        return "amp"
-
-    def invocation(self, ctx: AttemptContext) -> Invocation:
-        argv = (
-            self.program(),
-            *self._thread(ctx),
-            *self.EXECUTE,
-            *(self.FULL_AUTO if ctx.settings.full_auto else ()),
-            *ctx.settings.extra_args,
-        )
-        return Invocation(argv, issue_variables(ctx), prompt_input(ctx))
+class AmpAgent(CliAgent):
+    spec = SPEC
 
     def read_output(self, stdout: str, exit_code: int | None) -> AgentReport:
-        stream = read_stream_json(stdout, self.name)
-        return stream.report(self.name, exit_code, stream.usage(anthropic_usage, None))
-
-    def _thread(self, ctx: AttemptContext) -> tuple[str, ...]:
-        if ctx.resume_session:
-            # A thread keeps the mode it was started in, so no --mode here.
-            return (*self.CONTINUE, ctx.resume_session)
-        # Amp has no model flag: its agent mode picks the model, so `model` names the mode.
-        return model_args(ctx.settings, "--mode")
+        return read_stream_json(stdout, self.name, exit_code, anthropic_usage)

@@ -124,12 +124,32 @@ class AgentReport:
 
 
 class Agent(Protocol):
+    """One agent CLI: its data (read by the runner, the sandbox, `issuewave agents`) and behaviour.
+
+    Every tuple is empty where the CLI has none; callers read them directly, never by getattr.
+    """
+
     @property
     def name(self) -> str: ...
 
     @property
     def credentials(self) -> tuple[str, ...]:
         """Environment variables the agent's CLI reads its credentials from (passed through)."""
+        ...
+
+    @property
+    def credential_files(self) -> tuple[str, ...]:
+        """Files the CLI reads a login from (`~` for the home folder), reported by `agents`."""
+        ...
+
+    @property
+    def state_dirs(self) -> tuple[str, ...]:
+        """The CLI's own state folders (`~` for the home folder), which it must be able to write."""
+        ...
+
+    @property
+    def scratch_patterns(self) -> tuple[str, ...]:
+        """Git exclude patterns for files the CLI leaves in the worktree that are not work."""
         ...
 
     def program(self) -> str:
@@ -139,6 +159,12 @@ class Agent(Protocol):
     def invocation(self, ctx: AttemptContext) -> Invocation: ...
 
     def read_output(self, stdout: str, exit_code: int | None) -> AgentReport: ...
+
+
+def last_line_report(stdout: str, exit_code: int | None) -> AgentReport:
+    """For programs with no output format: the exit code decides, the last line is the message."""
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    return AgentReport(exit_code == 0, lines[-1] if lines else "")
 
 
 def issue_variables(ctx: AttemptContext) -> dict[str, str]:
@@ -172,16 +198,3 @@ def find_program(program: str, cwd: Path) -> str | None:
         candidate = (cwd / program).resolve()
         return str(candidate) if os.access(candidate, os.X_OK) and candidate.is_file() else None
     return shutil.which(program)
-
-
-def model_args(settings: AgentSettings, flag: str) -> tuple[str, ...]:
-    return (flag, settings.model) if settings.model else ()
-
-
-def prompt_input(ctx: AttemptContext) -> Path:
-    """What the CLI reads on stdin: the short feedback prompt when a session resumes."""
-    if not (ctx.resume_session and ctx.retry_prompt):
-        return ctx.prompt_file
-    retry = ctx.prompt_file.with_name(f"{ctx.prompt_file.stem}-retry.md")
-    retry.write_text(ctx.retry_prompt, encoding="utf-8")
-    return retry

@@ -13,85 +13,57 @@ Lines, one event per line:
 Codex reports no cost. The prompt goes through stdin (`-`), so a long one never meets argv limits.
 
 Credentials: `CODEX_API_KEY` (documented for `codex exec`) or `OPENAI_API_KEY`; a ChatGPT login is
-kept in `$CODEX_HOME/auth.json` (default `~/.codex/auth.json`), found through HOME.
+kept in `$CODEX_HOME/auth.json` (default `~/.codex/auth.json`), found through HOME. `~/.codex`
+also holds its config, sessions and logs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any
 
-from issuewave.agents.base import (
-    AgentReport,
-    AgentSettings,
-    AttemptContext,
-    Invocation,
-    Usage,
-    issue_variables,
-    model_args,
-    prompt_input,
-)
-from issuewave.agents.output import get_dict, get_int, get_str, json_lines
+from issuewave.agents.base import AgentReport, AttemptContext, Usage
+from issuewave.agents.output import get_dict, get_int, get_str
+from issuewave.agents.spec import AgentSpec, CliAgent, Resume
+from issuewave.agents.streams import Outcome
 
-
-@dataclass(frozen=True)
-class CodexAgent:
-    name: str = "codex"
-    credentials: tuple[str, ...] = ("CODEX_API_KEY", "OPENAI_API_KEY", "CODEX_HOME")
-
-    PROGRAM: ClassVar[str] = "codex"
-    HEADLESS: ClassVar[tuple[str, ...]] = ("exec", "--json")
+SPEC = AgentSpec(
+    name="codex",
+    program="codex",
+    credentials=("CODEX_API_KEY", "OPENAI_API_KEY", "CODEX_HOME"),
+    credential_files=("~/.codex/auth.json",),
+    state_dirs=("~/.codex",),
+    subcommand=("exec",),
+    headless=("--json",),
     # `codex exec` never asks for approval; its default sandbox is read-only. workspace-write lets
     # the agent edit and run commands inside the worktree, without network. (`--full-auto` meant
     # the same and is deprecated in newer releases in favour of this flag.)
-    SANDBOXED: ClassVar[tuple[str, ...]] = ("--sandbox", "workspace-write")
-    UNSANDBOXED: ClassVar[tuple[str, ...]] = ("--dangerously-bypass-approvals-and-sandbox",)
-    RESUME: ClassVar[str] = "resume"
-    PROMPT_FROM_STDIN: ClassVar[str] = "-"
+    safe=("--sandbox", "workspace-write"),
+    full_auto=("--dangerously-bypass-approvals-and-sandbox",),
+    resume=Resume(("resume",)),
+    stdin_marker=("-",),
+    # The default order: options go before `resume`, as the docs pass them to `exec` and
+    # `resume` inherits them.
+)
 
-    def program(self) -> str:
-        return self.PROGRAM
 
-    def invocation(self, ctx: AttemptContext) -> Invocation:
-        # Options go before `resume`: the docs pass them to `exec`, and `resume` inherits them.
-        argv = (
-            self.PROGRAM,
-            *self.HEADLESS,
-            "--cd",
-            str(ctx.worktree),
-            *self._permissions(ctx.settings),
-            *model_args(ctx.settings, "--model"),
-            *ctx.settings.extra_args,
-            *self._resume(ctx),
-            self.PROMPT_FROM_STDIN,
-        )
-        return Invocation(argv, issue_variables(ctx), prompt_input(ctx))
+class CodexAgent(CliAgent):
+    spec = SPEC
+
+    def context_args(self, ctx: AttemptContext) -> tuple[str, ...]:
+        return ("--cd", str(ctx.worktree))
 
     def read_output(self, stdout: str, exit_code: int | None) -> AgentReport:
-        thread = _Thread()
-        for event in json_lines(stdout, self.name):
-            thread.read(event)
-        return thread.report(exit_code)
-
-    def _permissions(self, settings: AgentSettings) -> tuple[str, ...]:
-        return self.UNSANDBOXED if settings.full_auto else self.SANDBOXED
-
-    def _resume(self, ctx: AttemptContext) -> tuple[str, ...]:
-        return (self.RESUME, ctx.resume_session) if ctx.resume_session else ()
+        thread = _Thread().read(stdout, self.name)
+        return thread.report(self.name, exit_code, "without a turn.completed event")
 
 
 @dataclass
-class _Thread:
+class _Thread(Outcome):
     """What the events of one `codex exec` run said, read in order."""
 
-    session_id: str | None = None
-    final_message: str = ""
-    usage: Usage = field(default_factory=Usage)
-    completed: bool = False
-    error: str | None = None
-
-    def read(self, event: Mapping[str, Any]) -> None:
+    def take(self, event: Mapping[str, Any]) -> None:
         kind = event.get("type")
         if kind == "thread.started":
             self.session_id = get_str(event, "thread_id") or self.session_id
@@ -103,13 +75,6 @@ class _Thread:
             self._failed(get_str(get_dict(event, "error"), "message") or "turn failed")
         elif kind == "error":
             self._failed(get_str(event, "message") or "error")
-
-    def report(self, exit_code: int | None) -> AgentReport:
-        error = self.error
-        if not self.completed and error is None:
-            error = f"codex {_ended(exit_code)} without a turn.completed event"
-        succeeded = self.completed and self.error is None
-        return AgentReport(succeeded, self.final_message, self.session_id, self.usage, error)
 
     def _item(self, item: Mapping[str, Any]) -> None:
         if item.get("type") == "agent_message":
@@ -135,7 +100,3 @@ def _usage(usage: Mapping[str, Any]) -> Usage:
         output_tokens=get_int(usage, "output_tokens"),
         cached_tokens=cached,
     )
-
-
-def _ended(exit_code: int | None) -> str:
-    return "was stopped" if exit_code is None else f"exited {exit_code}"

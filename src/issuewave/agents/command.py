@@ -5,7 +5,13 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from issuewave.agents.base import AgentReport, AttemptContext, Invocation, issue_variables
+from issuewave.agents.base import (
+    AgentReport,
+    AttemptContext,
+    Invocation,
+    issue_variables,
+    last_line_report,
+)
 
 PLACEHOLDERS = ("issue", "prompt_file", "worktree", "branch", "attempt")
 
@@ -17,6 +23,9 @@ class CommandAgent:
     template: tuple[str, ...]
     name: str = "command"
     credentials: tuple[str, ...] = ()
+    credential_files: tuple[str, ...] = ()
+    state_dirs: tuple[str, ...] = ()
+    scratch_patterns: tuple[str, ...] = ()
 
     @classmethod
     def from_command_line(cls, agent_cmd: str) -> CommandAgent:
@@ -36,8 +45,7 @@ class CommandAgent:
         return Invocation(tuple(_fill(arg, values) for arg in self.template), issue_variables(ctx))
 
     def read_output(self, stdout: str, exit_code: int | None) -> AgentReport:
-        lines = [line for line in stdout.splitlines() if line.strip()]
-        return AgentReport(exit_code == 0, lines[-1] if lines else "")
+        return last_line_report(stdout, exit_code)
 
 
 def _fill(arg: str, values: dict[str, str]) -> str:

@@ -40,49 +40,40 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
-from issuewave.agents.base import (
-    AgentReport,
-    AttemptContext,
-    Invocation,
-    Usage,
-    issue_variables,
-)
+from issuewave.agents.base import AgentReport, Usage
 from issuewave.agents.output import get_dict, get_int, get_str, json_lines
+from issuewave.agents.spec import AgentSpec, CliAgent, Part, Prompt, Resume
 
 TOKEN_VARIABLES = ("COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN")
+GUARDS = (
+    # `shell(git push)` is the bare command; `:*` adds it followed by arguments.
+    "--deny-tool=shell(git push),shell(git push:*)",
+    "--secret-env-vars=" + ",".join(TOKEN_VARIABLES),
+)
+
+SPEC = AgentSpec(
+    name="copilot",
+    program="copilot",
+    credentials=TOKEN_VARIABLES,
+    # `/login` keeps its token in config.json where no system keychain is available.
+    credential_files=("~/.copilot/config.json",),
+    state_dirs=("~/.copilot",),
+    # The prompt is an argument: the docs give no other way in for a programmatic run.
+    prompt=Prompt.ARGV,
+    prompt_flag="-p",
+    resume=Resume(("--resume=",), joined=True, needs_retry_prompt=True),
+    headless=("--output-format", "json", "--no-ask-user"),
+    safe=("--allow-all-tools", *GUARDS),
+    full_auto=("--allow-all", *GUARDS),
+    env={"COPILOT_AUTO_UPDATE": "false"},
+    order=(Part.PROMPT, Part.RESUME, Part.HEADLESS, Part.PERMISSIONS, Part.MODEL, Part.EXTRA),
+)
 
 
-@dataclass(frozen=True)
-class CopilotAgent:
-    name: str = "copilot"
-    credentials: tuple[str, ...] = TOKEN_VARIABLES
-
-    PROGRAMMATIC: ClassVar[tuple[str, ...]] = ("--output-format", "json", "--no-ask-user")
-    EDIT_AND_RUN: ClassVar[tuple[str, ...]] = ("--allow-all-tools",)
-    FULL_AUTO: ClassVar[tuple[str, ...]] = ("--allow-all",)
-    GUARDS: ClassVar[tuple[str, ...]] = (
-        # `shell(git push)` is the bare command; `:*` adds it followed by arguments.
-        "--deny-tool=shell(git push),shell(git push:*)",
-        "--secret-env-vars=" + ",".join(TOKEN_VARIABLES),
-    )
-    ENV: ClassVar[dict[str, str]] = {"COPILOT_AUTO_UPDATE": "false"}
-
-    def program(self) -> str:
-        return "copilot"
-
-    def invocation(self, ctx: AttemptContext) -> Invocation:
-        argv = (
-            self.program(),
-            *self._prompt(ctx),
-            *self.PROGRAMMATIC,
-            *(self.FULL_AUTO if ctx.settings.full_auto else self.EDIT_AND_RUN),
-            *self.GUARDS,
-            *(("--model", ctx.settings.model) if ctx.settings.model else ()),
-            *ctx.settings.extra_args,
-        )
-        return Invocation(argv, {**issue_variables(ctx), **self.ENV})
+class CopilotAgent(CliAgent):
+    spec = SPEC
 
     def read_output(self, stdout: str, exit_code: int | None) -> AgentReport:
         stream = CopilotStream()
@@ -96,12 +87,6 @@ class CopilotAgent:
             Usage(output_tokens=stream.output_tokens),
             error,
         )
-
-    def _prompt(self, ctx: AttemptContext) -> tuple[str, ...]:
-        # The prompt is an argument: the docs give no other way in for a programmatic run.
-        if ctx.resume_session and ctx.retry_prompt:
-            return ("-p", ctx.retry_prompt, f"--resume={ctx.resume_session}")
-        return ("-p", ctx.prompt)
 
 
 @dataclass

@@ -16,54 +16,41 @@ id), `assistant` messages, `tool_call` events, and a terminal `result` event (`s
 stream without a result event and writes the error to stderr. The docs list no usage; recent
 versions add `usage` with `inputTokens`, `outputTokens`, `cacheReadTokens`, `cacheWriteTokens` to
 the result, read when present. Cursor reports no cost.
+
+State: `~/.cursor` (`cli-config.json`, chats) and `~/.config/cursor`, where `cursor-agent login`
+keeps its login (`auth.json`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
-from issuewave.agents.base import (
-    AgentReport,
-    AttemptContext,
-    Invocation,
-    Usage,
-    issue_variables,
-    model_args,
-    prompt_input,
-)
-from issuewave.agents.claude import read_stream_json
+from issuewave.agents.base import AgentReport, Usage
 from issuewave.agents.output import get_int
+from issuewave.agents.spec import AgentSpec, CliAgent, Part, Resume
+from issuewave.agents.streams import read_stream_json
 
-
-@dataclass(frozen=True)
-class CursorAgent:
-    name: str = "cursor"
-    credentials: tuple[str, ...] = ("CURSOR_API_KEY",)
-
-    PRINT: ClassVar[tuple[str, ...]] = ("-p", "--output-format", "stream-json")
+SPEC = AgentSpec(
+    name="cursor",
+    program="cursor-agent",
+    credentials=("CURSOR_API_KEY",),
+    credential_files=("~/.config/cursor/auth.json",),
+    state_dirs=("~/.cursor", "~/.config/cursor"),
+    headless=("-p", "--output-format", "stream-json"),
     # Print mode has no edit-only setting: without --force nothing is applied at all.
-    EDIT_AND_RUN: ClassVar[tuple[str, ...]] = ("--force", "--trust")
-    FULL_AUTO: ClassVar[tuple[str, ...]] = ("--force", "--trust", "--sandbox", "disabled")
+    safe=("--force", "--trust"),
+    full_auto=("--force", "--trust", "--sandbox", "disabled"),
+    resume=Resume(("--resume",)),
+    order=(Part.HEADLESS, Part.PERMISSIONS, Part.RESUME, Part.MODEL, Part.EXTRA),
+)
 
-    def program(self) -> str:
-        return "cursor-agent"
 
-    def invocation(self, ctx: AttemptContext) -> Invocation:
-        argv = (
-            self.program(),
-            *self.PRINT,
-            *(self.FULL_AUTO if ctx.settings.full_auto else self.EDIT_AND_RUN),
-            *(("--resume", ctx.resume_session) if ctx.resume_session else ()),
-            *model_args(ctx.settings, "--model"),
-            *ctx.settings.extra_args,
-        )
-        return Invocation(argv, issue_variables(ctx), prompt_input(ctx))
+class CursorAgent(CliAgent):
+    spec = SPEC
 
     def read_output(self, stdout: str, exit_code: int | None) -> AgentReport:
-        stream = read_stream_json(stdout, self.name)
-        return stream.report(self.name, exit_code, stream.usage(cursor_usage, None))
+        return read_stream_json(stdout, self.name, exit_code, cursor_usage)
 
 
 def cursor_usage(usage: Mapping[str, Any], cost: float | None) -> Usage:

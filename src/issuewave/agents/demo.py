@@ -8,13 +8,22 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from issuewave.agents.base import AgentReport, AttemptContext, Invocation, issue_variables
+from issuewave.agents.base import (
+    AgentReport,
+    AttemptContext,
+    Invocation,
+    issue_variables,
+    last_line_report,
+)
 
 
 @dataclass(frozen=True)
 class DemoAgent:
     name: str = "demo"
     credentials: tuple[str, ...] = ()
+    credential_files: tuple[str, ...] = ()
+    state_dirs: tuple[str, ...] = ()
+    scratch_patterns: tuple[str, ...] = ()
 
     def program(self) -> str:
         return sys.executable
@@ -24,5 +33,4 @@ class DemoAgent:
         return Invocation(argv, issue_variables(ctx))
 
     def read_output(self, stdout: str, exit_code: int | None) -> AgentReport:
-        lines = [line for line in stdout.splitlines() if line.strip()]
-        return AgentReport(exit_code == 0, lines[-1] if lines else "")
+        return last_line_report(stdout, exit_code)

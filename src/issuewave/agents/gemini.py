@@ -29,80 +29,53 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
-from issuewave.agents.base import (
-    AgentReport,
-    AttemptContext,
-    Invocation,
-    Usage,
-    issue_variables,
-    model_args,
-    prompt_input,
-)
-from issuewave.agents.output import get_dict, get_int, get_str, json_lines
+from issuewave.agents.base import AgentReport, Usage
+from issuewave.agents.output import get_dict, get_int, get_str
+from issuewave.agents.spec import AgentSpec, CliAgent, Resume
+from issuewave.agents.streams import Outcome
 
-CREDENTIALS = (
-    "GEMINI_API_KEY",
-    "GOOGLE_API_KEY",
-    "GOOGLE_GENAI_USE_VERTEXAI",
-    "GOOGLE_APPLICATION_CREDENTIALS",
-    "GOOGLE_CLOUD_PROJECT",
-    "GOOGLE_CLOUD_PROJECT_ID",
-    "GOOGLE_CLOUD_LOCATION",
-)
-
-
-@dataclass(frozen=True)
-class GeminiAgent:
-    name: str = "gemini"
-    credentials: tuple[str, ...] = CREDENTIALS
-
-    PROGRAM: ClassVar[str] = "gemini"
-    HEADLESS: ClassVar[tuple[str, ...]] = ("--output-format", "stream-json")
+SPEC = AgentSpec(
+    name="gemini",
+    program="gemini",
+    credentials=(
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+        "GOOGLE_GENAI_USE_VERTEXAI",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "GOOGLE_CLOUD_PROJECT",
+        "GOOGLE_CLOUD_PROJECT_ID",
+        "GOOGLE_CLOUD_LOCATION",
+    ),
+    credential_files=("~/.gemini/oauth_creds.json",),
+    state_dirs=("~/.gemini",),
+    headless=("--output-format", "stream-json"),
     # Headless, a tool that needs approval is denied. auto_edit approves file edits only (shell
     # commands stay denied); yolo approves every tool. `--yolo` itself is deprecated.
-    APPROVAL_MODE: ClassVar[Mapping[bool, str]] = {False: "auto_edit", True: "yolo"}
-    RESUME: ClassVar[str] = "--resume"
+    safe=("--approval-mode", "auto_edit"),
+    full_auto=("--approval-mode", "yolo"),
+    resume=Resume(("--resume",)),
+)
 
-    def program(self) -> str:
-        return self.PROGRAM
 
-    def invocation(self, ctx: AttemptContext) -> Invocation:
-        argv = (
-            self.PROGRAM,
-            *self.HEADLESS,
-            "--approval-mode",
-            self.APPROVAL_MODE[ctx.settings.full_auto],
-            *model_args(ctx.settings, "--model"),
-            *ctx.settings.extra_args,
-            *self._resume(ctx),
-        )
-        return Invocation(argv, issue_variables(ctx), prompt_input(ctx))
+class GeminiAgent(CliAgent):
+    spec = SPEC
 
     def read_output(self, stdout: str, exit_code: int | None) -> AgentReport:
-        run = _Run()
-        for event in json_lines(stdout, self.name):
-            run.read(event)
-        return run.report(exit_code)
-
-    def _resume(self, ctx: AttemptContext) -> tuple[str, ...]:
-        return (self.RESUME, ctx.resume_session) if ctx.resume_session else ()
+        run = _Run().read(stdout, self.name)
+        return run.report(self.name, exit_code, "without a result event")
 
 
 @dataclass
-class _Run:
+class _Run(Outcome):
     """What the events of one headless run said, read in order."""
 
-    session_id: str | None = None
     # The assistant's text since its last tool call: the closing answer, not the whole monologue.
     reply: list[str] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
-    completed: bool = False
-    error: str | None = None
     last_error_event: str | None = None
 
-    def read(self, event: Mapping[str, Any]) -> None:
+    def take(self, event: Mapping[str, Any]) -> None:
         kind = event.get("type")
         if kind == "init":
             self.session_id = get_str(event, "session_id") or self.session_id
@@ -115,13 +88,12 @@ class _Run:
         elif kind == "result":
             self._result(event)
 
-    def report(self, exit_code: int | None) -> AgentReport:
-        error = self.error
-        if not self.completed and error is None:
-            error = self.last_error_event or f"gemini {_ended(exit_code)} without a result event"
-        succeeded = self.completed and self.error is None
-        final = "".join(self.reply).strip()
-        return AgentReport(succeeded, final, self.session_id, self.usage, error)
+    def report(self, agent: str, exit_code: int | None, missing: str) -> AgentReport:
+        self.final_message = "".join(self.reply).strip()
+        if not self.completed:
+            # A run without a result says why in its last error event, where it printed one.
+            self.error = self.error or self.last_error_event
+        return super().report(agent, exit_code, missing)
 
     def _result(self, event: Mapping[str, Any]) -> None:
         self.usage = _usage(get_dict(event, "stats"))
@@ -139,7 +111,3 @@ def _usage(stats: Mapping[str, Any]) -> Usage:
     prompt, cached = get_int(stats, "input_tokens"), get_int(stats, "cached")
     output = max(get_int(stats, "output_tokens"), get_int(stats, "total_tokens") - prompt)
     return Usage(max(prompt - cached, 0), output, cached)
-
-
-def _ended(exit_code: int | None) -> str:
-    return "was stopped" if exit_code is None else f"exited {exit_code}"

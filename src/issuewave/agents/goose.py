@@ -39,20 +39,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from issuewave.agents.base import AgentReport, AttemptContext, Invocation, issue_variables
+from issuewave.agents.base import AgentReport
 from issuewave.agents.output import get_dict, get_str, json_lines
+from issuewave.agents.spec import AgentSpec, CliAgent, Part, Prompt, Resume
 
 SESSION_ID = re.compile(r"\b(\d{8}_\d+)\b")
-RETRY_SUFFIX = "-retry.md"
 
-
-@dataclass(frozen=True)
-class GooseAgent:
-    name: str = "goose"
-    credentials: tuple[str, ...] = (
+SPEC = AgentSpec(
+    name="goose",
+    program="goose",
+    credentials=(
         "GOOSE_PROVIDER",
         "GOOSE_MODEL",
         "ANTHROPIC_API_KEY",
@@ -65,29 +63,28 @@ class GooseAgent:
         "AZURE_OPENAI_API_KEY",
         "AZURE_OPENAI_ENDPOINT",
         "AZURE_OPENAI_DEPLOYMENT_NAME",
-    )
-
-    OUTPUT: ClassVar[tuple[str, ...]] = ("--output-format", "stream-json")
-    RESUME: ClassVar[tuple[str, ...]] = ("--resume", "--session-id")
-    ENV: ClassVar[dict[str, str]] = {
+    ),
+    # Where goose keeps API keys when the system keyring is disabled ("Configuration Overview").
+    credential_files=("~/.config/goose/secrets.yaml",),
+    # Config and history, session records, logs ("goose Logging System").
+    state_dirs=("~/.config/goose", "~/.local/share/goose", "~/.local/state/goose"),
+    subcommand=("run",),
+    # A file, not `--text`: argv has a size limit, files not. A resumed run gets the feedback's.
+    prompt=Prompt.FILE,
+    prompt_flag="--instructions",
+    resume=Resume(("--resume", "--session-id"), needs_retry_prompt=True),
+    headless=("--output-format", "stream-json"),
+    env={
         "GOOSE_MODE": "auto",
         # The session's name would cost a model call that no event reports.
         "GOOSE_DISABLE_SESSION_NAMING": "true",
-    }
+    },
+    order=(Part.SUBCOMMAND, Part.RESUME, Part.PROMPT, Part.HEADLESS, Part.MODEL, Part.EXTRA),
+)
 
-    def program(self) -> str:
-        return "goose"
 
-    def invocation(self, ctx: AttemptContext) -> Invocation:
-        argv = (
-            self.program(),
-            "run",
-            *self._session(ctx),
-            *self.OUTPUT,
-            *(("--model", ctx.settings.model) if ctx.settings.model else ()),
-            *ctx.settings.extra_args,
-        )
-        return Invocation(argv, {**issue_variables(ctx), **self.ENV})
+class GooseAgent(CliAgent):
+    spec = SPEC
 
     def read_output(self, stdout: str, exit_code: int | None) -> AgentReport:
         stream = GooseStream.read(stdout, self.name)
@@ -97,19 +94,6 @@ class GooseAgent:
             stream.session_id,
             error=stream.error,
         )
-
-    def _session(self, ctx: AttemptContext) -> tuple[str, ...]:
-        if ctx.resume_session and ctx.retry_prompt:
-            retry = write_retry_prompt(ctx.prompt_file, ctx.retry_prompt)
-            return (*self.RESUME, ctx.resume_session, "--instructions", str(retry))
-        return ("--instructions", str(ctx.prompt_file))
-
-
-def write_retry_prompt(prompt_file: Path, text: str) -> Path:
-    """The short feedback prompt in a file beside the full one: argv has a size limit, files not."""
-    retry = prompt_file.with_name(prompt_file.stem + RETRY_SUFFIX)
-    retry.write_text(text, encoding="utf-8")
-    return retry
 
 
 @dataclass

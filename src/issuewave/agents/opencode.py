@@ -22,25 +22,20 @@ and `opencode run` rejects every "ask" on its own unless `--auto` approves it. R
 stay denied either way.
 
 Credentials: a `/connect` login in ~/.local/share/opencode/auth.json, or the provider's variable
-as listed on models.dev (below, the main providers; others can be added with `pass_env`).
+as listed on models.dev (below, the main providers; others can be added with `pass_env`). State:
+`~/.local/share/opencode` (sessions, logs, the login) and `~/.cache/opencode` (provider packages).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any
 
-from issuewave.agents.base import (
-    AgentReport,
-    AttemptContext,
-    Invocation,
-    Usage,
-    issue_variables,
-    model_args,
-    prompt_input,
-)
-from issuewave.agents.output import get_dict, get_float, get_int, get_str, json_lines
+from issuewave.agents.base import AgentReport, AttemptContext, Usage
+from issuewave.agents.output import get_dict, get_float, get_int, get_str
+from issuewave.agents.spec import AgentSpec, CliAgent, Resume
+from issuewave.agents.streams import Outcome
 
 PROVIDER_KEYS = (
     "ANTHROPIC_API_KEY",
@@ -52,58 +47,39 @@ PROVIDER_KEYS = (
 # Where opencode keeps its login and config, the permission rules included: without them a
 # user's own restrictions would silently not apply to the agent.
 SETTINGS = ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "OPENCODE_CONFIG", "OPENCODE_PERMISSION")
+# A step that ends this way hands over to the next step: the run has not finished.
+UNFINISHED = frozenset({"tool-calls", "error"})
+
+SPEC = AgentSpec(
+    name="opencode",
+    program="opencode",
+    credentials=PROVIDER_KEYS + SETTINGS,
+    credential_files=("~/.local/share/opencode/auth.json",),
+    state_dirs=("~/.local/share/opencode", "~/.cache/opencode"),
+    subcommand=("run",),
+    headless=("--format", "json"),
+    full_auto=("--auto",),  # approves what the permission rules leave as "ask"
+    resume=Resume(("--session",)),
+)
 
 
-@dataclass(frozen=True)
-class OpencodeAgent:
-    name: str = "opencode"
-    credentials: tuple[str, ...] = PROVIDER_KEYS + SETTINGS
+class OpencodeAgent(CliAgent):
+    spec = SPEC
 
-    PROGRAM: ClassVar[str] = "opencode"
-    HEADLESS: ClassVar[tuple[str, ...]] = ("run", "--format", "json")
-    APPROVE_ASKS: ClassVar[tuple[str, ...]] = ("--auto",)
-    RESUME: ClassVar[str] = "--session"
-    # A step that ends this way hands over to the next step: the run has not finished.
-    UNFINISHED: ClassVar[frozenset[str]] = frozenset({"tool-calls", "error"})
-
-    def program(self) -> str:
-        return self.PROGRAM
-
-    def invocation(self, ctx: AttemptContext) -> Invocation:
-        argv = (
-            self.PROGRAM,
-            *self.HEADLESS,
-            *(self.APPROVE_ASKS if ctx.settings.full_auto else ()),
-            *model_args(ctx.settings, "--model"),
-            *ctx.settings.extra_args,
-            *self._resume(ctx),
-        )
+    def environment(self, ctx: AttemptContext) -> dict[str, str]:
         # opencode takes its project folder from PWD before the real working directory.
-        env = {**issue_variables(ctx), "PWD": str(ctx.worktree)}
-        return Invocation(argv, env, prompt_input(ctx))
+        return {**super().environment(ctx), "PWD": str(ctx.worktree)}
 
     def read_output(self, stdout: str, exit_code: int | None) -> AgentReport:
-        session = _Session(self.UNFINISHED)
-        for event in json_lines(stdout, self.name):
-            session.read(event)
-        return session.report(exit_code)
-
-    def _resume(self, ctx: AttemptContext) -> tuple[str, ...]:
-        return (self.RESUME, ctx.resume_session) if ctx.resume_session else ()
+        session = _Session().read(stdout, self.name)
+        return session.report(self.name, exit_code, "before a final step_finish event")
 
 
 @dataclass
-class _Session:
+class _Session(Outcome):
     """What the events of one `opencode run` said, read in order."""
 
-    unfinished: frozenset[str]
-    session_id: str | None = None
-    final_message: str = ""
-    usage: Usage = field(default_factory=Usage)
-    finished: bool = False
-    error: str | None = None
-
-    def read(self, event: Mapping[str, Any]) -> None:
+    def take(self, event: Mapping[str, Any]) -> None:
         self.session_id = self.session_id or get_str(event, "sessionID")
         kind, part = event.get("type"), get_dict(event, "part")
         if kind == "text":
@@ -111,21 +87,14 @@ class _Session:
         elif kind == "step_finish":
             self._step_finished(part)
         elif kind == "error":
-            self.finished, self.error = False, _error_text(get_dict(event, "error"))
-
-    def report(self, exit_code: int | None) -> AgentReport:
-        error = self.error
-        if not self.finished and error is None:
-            error = f"opencode {_ended(exit_code)} before a final step_finish event"
-        succeeded = self.finished and self.error is None
-        return AgentReport(succeeded, self.final_message, self.session_id, self.usage, error)
+            self.completed, self.error = False, _error_text(get_dict(event, "error"))
 
     def _step_finished(self, part: Mapping[str, Any]) -> None:
         # Every step is a model call billed on its own: the run's usage is their sum.
         self.usage = self.usage + _usage(part)
-        if part.get("reason") not in self.unfinished:
+        if part.get("reason") not in UNFINISHED:
             # A final step after an error event: the session recovered (a retried request).
-            self.finished, self.error = True, None
+            self.completed, self.error = True, None
 
 
 def _usage(part: Mapping[str, Any]) -> Usage:
@@ -143,7 +112,3 @@ def _usage(part: Mapping[str, Any]) -> Usage:
 
 def _error_text(error: Mapping[str, Any]) -> str:
     return get_str(get_dict(error, "data"), "message") or get_str(error, "name") or "error"
-
-
-def _ended(exit_code: int | None) -> str:
-    return "was stopped" if exit_code is None else f"exited {exit_code}"

@@ -68,7 +68,7 @@ def _check(name: str, config: Config, ctx: AttemptContext) -> AgentCheck:
 
 
 def _credentials(agent: Agent) -> tuple[list[str], list[str]]:
-    files = [Path(f).expanduser() for f in getattr(agent, "credential_files", ())]
+    files = [Path(f).expanduser() for f in agent.credential_files]
     present = [v for v in agent.credentials if os.environ.get(v)]
     present += [str(f) for f in files if f.exists()]
     missing = [v for v in agent.credentials if not os.environ.get(v)]
