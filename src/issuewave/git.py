@@ -306,3 +306,9 @@ def _main_checkout(git: Git) -> Path:
     common = Path(git.out("rev-parse", "--path-format=absolute", "--git-common-dir"))
     listed = git.worktrees()
     return listed[0].path if listed else common.parent
+
+
+def init_repository(path: Path, branch: str = "main") -> Git:
+    """A new repository at `path` whose first branch is `branch`."""
+    proc.run(["git", *_QUIET_CONFIG, "init", "--quiet", "--initial-branch", branch], cwd=path)
+    return Git(path)

@@ -14,10 +14,9 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from issuewave import proc
 from issuewave.errors import InputError, PrecheckError
 from issuewave.files import write_atomically
-from issuewave.git import Git
+from issuewave.git import init_repository
 from issuewave.project import open_project
 from issuewave.report import html, markdown
 from issuewave.report.metrics import compute
@@ -64,8 +63,7 @@ def _build_project(target: Path, jobs: int) -> None:
         f"test_cmd = {_toml_string(test_cmd)}\n",
         encoding="utf-8",
     )
-    proc.run(["git", "init", "--quiet", "--initial-branch", "main"], cwd=target)
-    Git(target).commit_all("Initial commit: the notebook sample project and its issues")
+    init_repository(target).commit_all("Initial commit: the notebook sample project and its issues")
 
 
 def _toml_string(text: str) -> str:
