@@ -15,7 +15,6 @@ from githubkit_schemas.latest.models import PullRequest, PullRequestMergeResult
 from conftest import Project, git
 from fake_github import Call, FakeGitHub, fake_github
 from issuewave.forges.github import GitHubForge, Pacing, RemotePull
-from issuewave.store import Store
 from issuewave.types import BranchName
 
 __all__ = ["fake_github"]  # the fixture, imported for pytest
@@ -207,23 +206,23 @@ def test_a_pr_closed_without_merging_stops_the_landing(
 
 # --- the forge's merge against the fake, without the CLI ------------------------------------------
 @pytest.fixture
-def forge(fake_github: FakeGitHub, tmp_path: Path) -> GitHubForge:
+def forge(fake_github: FakeGitHub) -> GitHubForge:
     no_waiting = Pacing(mutation_interval=0, backoff=0, sleep=lambda _: None)
     return GitHubForge(
         fake_github.owner,
         fake_github.repo,
         token=fake_github.token,
-        store=Store(tmp_path / "state.db"),
         base_url=fake_github.url,
         pacing=no_waiting,
     )
 
 
 def open_pull(forge: GitHubForge, head: str, base: str = "main") -> RemotePull:
+    owner, name = forge.repository.owner, forge.repository.name
     created = forge.api.github.rest.pulls.create(
-        forge.owner, forge.repo, title=f"PR of {head}", head=head, base=base, body="Closes #1"
+        owner, name, title=f"PR of {head}", head=head, base=base, body="Closes #1"
     )
-    found = forge.pull_by_head(BranchName(head), created.parsed_data.number)
+    found = forge.pulls.by_head(BranchName(head), created.parsed_data.number)
     assert found is not None
     return found
 
@@ -233,7 +232,7 @@ def test_a_lost_merge_answer_is_not_merged_again(
 ) -> None:
     pull = open_pull(forge, "feature/issue-1")
     fake_github.fail_next("PUT", f"{REPO}/pulls/{pull.number}/merge", 502, after_effect=True)
-    outcome = forge.merge(pull, method="merge")
+    outcome = forge.pulls.merge(pull, method="merge")
     assert outcome.commit and outcome.refusal == ""
     assert fake_github.count("PUT", f"{REPO}/pulls/{pull.number}/merge") == 1
 
@@ -244,10 +243,10 @@ def test_a_moved_head_or_a_failing_check_is_a_refusal(
     pull = open_pull(forge, "feature/issue-1")
     moved = {"message": "Head branch was modified. Review and try the merge again."}
     fake_github.fail_next("PUT", f"{REPO}/pulls/{pull.number}/merge", 409, body=moved)
-    outcome = forge.merge(pull, method="squash")
+    outcome = forge.pulls.merge(pull, method="squash")
     assert outcome.commit is None and "409 Head branch was modified" in outcome.refusal
     fake_github.fail_check(pull.number, "build")
-    outcome = forge.merge(pull, method="squash")
+    outcome = forge.pulls.merge(pull, method="squash")
     assert outcome.commit is None and 'Required status check "build"' in outcome.refusal
     assert fake_github.pulls[pull.number]["state"] == "open"
 
@@ -256,7 +255,7 @@ def test_a_busy_base_branch_is_tried_again(fake_github: FakeGitHub, forge: GitHu
     pull = open_pull(forge, "feature/issue-1")
     busy = {"message": "Base branch was modified. Review and try the merge again."}
     fake_github.fail_next("PUT", f"{REPO}/pulls/{pull.number}/merge", 405, body=busy)
-    assert forge.merge(pull, method="merge").commit
+    assert forge.pulls.merge(pull, method="merge").commit
     assert fake_github.count("PUT", f"{REPO}/pulls/{pull.number}/merge") == 2
 
 
@@ -264,9 +263,9 @@ def test_deleting_a_branch_twice_and_re_pointing_too_late(
     fake_github: FakeGitHub, forge: GitHubForge
 ) -> None:
     upper = open_pull(forge, "feature/issue-2", base="feature/issue-1")
-    assert forge.delete_branch(BranchName("feature/issue-1")) is True
-    assert forge.delete_branch(BranchName("feature/issue-1")) is False  # 422: gone already
-    moved = forge.retarget(upper.number, BranchName("main"))
+    assert forge.pulls.delete_branch(BranchName("feature/issue-1")) is True
+    assert forge.pulls.delete_branch(BranchName("feature/issue-1")) is False  # 422: gone already
+    moved = forge.pulls.retarget(upper.number, BranchName("main"))
     assert moved.state == "closed"  # what GitHub does once the base branch is gone
 
 
