@@ -5,7 +5,9 @@ rebases what was stacked. The fake GitHub on 127.0.0.1 over a real bare `origin`
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from githubkit import GitHub
@@ -14,8 +16,12 @@ from githubkit_schemas.latest.models import PullRequest, PullRequestMergeResult
 
 from conftest import Project, git
 from fake_github import Call, FakeGitHub, fake_github
+from issuewave.forges.base import Landing, PullRequestDraft
 from issuewave.forges.github import GitHubForge, Pacing, RemotePull
-from issuewave.types import BranchName
+from issuewave.git import Git
+from issuewave.issues import Issue
+from issuewave.store import RunRecord, Store, TaskRecord
+from issuewave.types import BranchName, IssueNumber, RunId
 
 __all__ = ["fake_github"]  # the fixture, imported for pytest
 
@@ -289,3 +295,111 @@ def test_the_fakes_merge_and_delete_answers_parse_with_githubs_models(
     assert rest.git.delete_ref("octo", "widgets", "heads/b").status_code == 204
     listed = rest.pulls.list("octo", "widgets", base="main", state="all").parsed_data
     assert [p.number for p in listed] == [number]
+
+
+# --- the lander given a Landing, as commands/land.py builds it, without `run` before it -----------
+RUN = RunId("run-1")
+
+
+def stacked_landing(
+    project: Project, fake: FakeGitHub, forge: GitHubForge, tmp_path: Path, *, squash: bool = False
+) -> Landing:
+    """#1 ← #2 ← #3 as `run --stack` leaves them: each branch one commit on the lower one, pushed,
+    its PR based on the lower branch, the run and its verified tasks in the store."""
+    on_github(project, fake, tmp_path)
+    tasks, base = [], BranchName("main")
+    for n, title in ((1, "Lower"), (2, "Middle"), (3, "Upper")):
+        fake.add_issue(n, title, labels=["wave"])
+        branch = BranchName(f"feature/issue-{n}")
+        git(project.root, "checkout", "-q", "-b", branch, base)
+        project.write(f"work/issue-{n}.txt", f"done {n}\n")
+        project.commit(f"Resolve #{n}")
+        git(project.root, "push", "-q", "origin", branch)
+        forge.open_pull(
+            PullRequestDraft(Issue(IssueNumber(n), title), branch, base, f"Closes #{n}")
+        )
+        depends_on = (IssueNumber(n - 1),) if n > 1 else ()
+        head = git(project.root, "rev-parse", branch)
+        tasks.append(TaskRecord(RUN, IssueNumber(n), title, (), depends_on, n - 1, 0.0,
+                                "succeeded", branch, "", head_commit=head))  # fmt: skip
+        base = branch
+    git(project.root, "checkout", "-q", "main")
+    main = git(project.root, "rev-parse", "main")
+    run = RunRecord(RUN, 0.0, 1.0, "succeeded", BranchName("main"), main, 1, {}, None)
+    store = Store(project.root / ".git" / "issuewave" / "state.db")
+    store.create_run(run, tasks)
+    return Landing(Git(project.root), store, run, tasks, tests=no_tests, squash=squash)
+
+
+def no_tests() -> Any:
+    raise AssertionError("GitHub's required checks are the tests: the lander runs none")
+
+
+def test_the_lander_merges_a_stack_in_order_re_pointing_before_deleting(
+    project: Project, fake_github: FakeGitHub, forge: GitHubForge, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    landing = stacked_landing(project, fake_github, forge, tmp_path)
+    origin = fake_github.repository
+    assert origin is not None
+    before = len(fake_github.mutations())
+
+    assert forge.land(replace(landing, dry_run=True)) == 0
+    assert f"#1: would merge PR #{pr(fake_github, 1)}" in capsys.readouterr().err
+    assert len(fake_github.mutations()) == before  # a dry run changes nothing
+
+    assert forge.land(landing) == 0
+    assert fake_github.mutations()[before:] == landing_calls(fake_github)
+    assert all(p["merged"] and p["state"] == "closed" for p in fake_github.pulls.values())
+    files = git(origin, "ls-tree", "-r", "--name-only", "main", "work/").splitlines()
+    assert files == ["work/issue-1.txt", "work/issue-2.txt", "work/issue-3.txt"]
+    assert git(origin, "branch", "--list", "feature/*") == ""
+    assert all(fake_github.issues[("octo/widgets", n)].state == "closed" for n in (1, 2, 3))
+    kinds = [e.kind for e in landing.store.events(RUN)]
+    assert kinds.count("landed") == 3 and "forge_api_calls" in kinds
+
+    capsys.readouterr()
+    assert forge.land(landing) == 0
+    assert "merged already" in capsys.readouterr().err
+    assert fake_github.count("PUT", f"{REPO}/pulls/") == 3  # nothing merged twice
+
+
+def test_the_lander_stops_at_a_failing_check_and_goes_on_when_it_passes(
+    project: Project, fake_github: FakeGitHub, forge: GitHubForge, tmp_path: Path
+) -> None:
+    landing = stacked_landing(project, fake_github, forge, tmp_path)
+    fake_github.fail_check(pr(fake_github, 2))
+    before = len(fake_github.mutations())
+
+    assert forge.land(landing) == 1
+    assert fake_github.mutations()[before:] == [*landing_calls(fake_github)[:4]]
+    upper = fake_github.pulls[pr(fake_github, 3)]
+    assert upper["state"] == "open" and upper["base"] == "feature/issue-2"  # untouched
+
+    fake_github.fail_check(pr(fake_github, 2), None)
+    assert forge.land(landing) == 0
+    assert fake_github.count("PUT", f"{REPO}/pulls/{pr(fake_github, 1)}/merge") == 1
+    assert all(p["merged"] for p in fake_github.pulls.values())
+
+
+def test_the_lander_squashes_and_rebases_each_stacked_branch_without_the_lower_commits(
+    project: Project, fake_github: FakeGitHub, forge: GitHubForge, tmp_path: Path
+) -> None:
+    landing = stacked_landing(project, fake_github, forge, tmp_path, squash=True)
+    origin = fake_github.repository
+    assert origin is not None
+    tips = {n: git(project.root, "rev-parse", f"feature/issue-{n}") for n in (1, 2, 3)}
+    commits_before = int(git(origin, "rev-list", "--count", "main"))
+    before = len(fake_github.mutations())
+
+    assert forge.land(landing) == 0
+    assert fake_github.mutations()[before:] == landing_calls(fake_github, "squash")
+    for lower, upper in ((1, 2), (2, 3)):
+        pushed = fake_github.pulls[pr(fake_github, upper)]["merged_head"]
+        assert pushed != tips[upper]  # rebased and force-pushed before its merge
+        assert tips[lower] not in git(origin, "rev-list", pushed).split()
+        backups = git(project.root, "for-each-ref", "--format=%(objectname)",
+                      f"refs/issuewave/backup/feature/issue-{upper}/")  # fmt: skip
+        assert backups.split() == [tips[upper]]
+    assert int(git(origin, "rev-list", "--count", "main")) == commits_before + 3
+    assert git(origin, "rev-list", "--merges", "main") == ""
