@@ -86,6 +86,30 @@ def landing_calls(fake: FakeGitHub, method: str = "merge") -> list[Call]:
     ]
 
 
+def assert_main_holds_the_stack(origin: Path) -> None:
+    files = git(origin, "ls-tree", "-r", "--name-only", "main", "work/").splitlines()
+    assert files == ["work/issue-1.txt", "work/issue-2.txt", "work/issue-3.txt"]
+
+
+def assert_squashed_stack(
+    project: Project, fake: FakeGitHub, tips: dict[int, str], commits_before: int
+) -> None:
+    """Each stacked branch rebased without the lower's commits (old tip backed up), then one
+    squashed commit per issue on main, each with a single parent."""
+    origin = fake.repository
+    assert origin is not None
+    for lower, upper in ((1, 2), (2, 3)):
+        pushed = fake.pulls[pr(fake, upper)]["merged_head"]
+        assert pushed != tips[upper]  # rebased and force-pushed before its merge
+        assert tips[lower] not in git(origin, "rev-list", pushed).split()
+        backups = git(project.root, "for-each-ref", "--format=%(objectname)",
+                      f"refs/issuewave/backup/feature/issue-{upper}/")  # fmt: skip
+        assert backups.split() == [tips[upper]]
+    assert int(git(origin, "rev-list", "--count", "main")) == commits_before + 3
+    assert git(origin, "rev-list", "--merges", "main") == ""
+    assert_main_holds_the_stack(origin)
+
+
 def pr_states(project: Project) -> dict[int, str]:
     return {r["issue"]: r["state"] for r in json.loads(project.cli("prs", "--json").stdout)}
 
@@ -116,8 +140,7 @@ def test_land_merges_a_stack_in_order_re_pointing_before_deleting(
     assert done.returncode == 0, done.stderr
     assert fake_github.mutations()[before:] == landing_calls(fake_github)
     assert all(p["merged"] and p["state"] == "closed" for p in fake_github.pulls.values())
-    files = git(origin, "ls-tree", "-r", "--name-only", "main", "work/").splitlines()
-    assert files == ["work/issue-1.txt", "work/issue-2.txt", "work/issue-3.txt"]
+    assert_main_holds_the_stack(origin)
     assert git(origin, "branch", "--list", "feature/*") == ""
     # GitHub closed the issues through "Closes #N"; land closed nothing itself.
     assert all(fake_github.issues[("octo/widgets", n)].state == "closed" for n in (1, 2, 3))
@@ -181,18 +204,7 @@ def test_squash_rebases_a_stacked_branch_without_the_lower_commits(
     done = project.cli("land", "--squash", env=env)
     assert done.returncode == 0, done.stderr
     assert fake_github.mutations()[before:] == landing_calls(fake_github, "squash")
-    for lower, upper in ((1, 2), (2, 3)):
-        pushed = fake_github.pulls[pr(fake_github, upper)]["merged_head"]
-        assert pushed != tips[upper]  # rebased and force-pushed before its merge
-        assert tips[lower] not in git(origin, "rev-list", pushed).split()
-        backups = git(project.root, "for-each-ref", "--format=%(objectname)",
-                      f"refs/issuewave/backup/feature/issue-{upper}/")  # fmt: skip
-        assert backups.split() == [tips[upper]]
-    # One squashed commit per issue on main, each with a single parent.
-    assert int(git(origin, "rev-list", "--count", "main")) == commits_before + 3
-    assert git(origin, "rev-list", "--merges", "main") == ""
-    files = git(origin, "ls-tree", "-r", "--name-only", "main", "work/").splitlines()
-    assert files == ["work/issue-1.txt", "work/issue-2.txt", "work/issue-3.txt"]
+    assert_squashed_stack(project, fake_github, tips, commits_before)
     assert all(p["merge_method"] == "squash" for p in fake_github.pulls.values())
 
 
@@ -351,8 +363,7 @@ def test_the_lander_merges_a_stack_in_order_re_pointing_before_deleting(
     assert forge.land(landing) == 0
     assert fake_github.mutations()[before:] == landing_calls(fake_github)
     assert all(p["merged"] and p["state"] == "closed" for p in fake_github.pulls.values())
-    files = git(origin, "ls-tree", "-r", "--name-only", "main", "work/").splitlines()
-    assert files == ["work/issue-1.txt", "work/issue-2.txt", "work/issue-3.txt"]
+    assert_main_holds_the_stack(origin)
     assert git(origin, "branch", "--list", "feature/*") == ""
     assert all(fake_github.issues[("octo/widgets", n)].state == "closed" for n in (1, 2, 3))
     kinds = [e.kind for e in landing.store.events(RUN)]
@@ -394,12 +405,4 @@ def test_the_lander_squashes_and_rebases_each_stacked_branch_without_the_lower_c
 
     assert forge.land(landing) == 0
     assert fake_github.mutations()[before:] == landing_calls(fake_github, "squash")
-    for lower, upper in ((1, 2), (2, 3)):
-        pushed = fake_github.pulls[pr(fake_github, upper)]["merged_head"]
-        assert pushed != tips[upper]  # rebased and force-pushed before its merge
-        assert tips[lower] not in git(origin, "rev-list", pushed).split()
-        backups = git(project.root, "for-each-ref", "--format=%(objectname)",
-                      f"refs/issuewave/backup/feature/issue-{upper}/")  # fmt: skip
-        assert backups.split() == [tips[upper]]
-    assert int(git(origin, "rev-list", "--count", "main")) == commits_before + 3
-    assert git(origin, "rev-list", "--merges", "main") == ""
+    assert_squashed_stack(project, fake_github, tips, commits_before)
