@@ -5,7 +5,9 @@ rebases what was stacked. The fake GitHub on 127.0.0.1 over a real bare `origin`
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from githubkit import GitHub
@@ -14,9 +16,12 @@ from githubkit_schemas.latest.models import PullRequest, PullRequestMergeResult
 
 from conftest import Project, git
 from fake_github import Call, FakeGitHub, fake_github
+from issuewave.forges.base import Landing, PullRequestDraft
 from issuewave.forges.github import GitHubForge, Pacing, RemotePull
-from issuewave.store import Store
-from issuewave.types import BranchName
+from issuewave.git import Git
+from issuewave.issues import Issue
+from issuewave.store import RunRecord, Store, TaskRecord
+from issuewave.types import BranchName, IssueNumber, RunId
 
 __all__ = ["fake_github"]  # the fixture, imported for pytest
 
@@ -81,6 +86,30 @@ def landing_calls(fake: FakeGitHub, method: str = "merge") -> list[Call]:
     ]
 
 
+def assert_main_holds_the_stack(origin: Path) -> None:
+    files = git(origin, "ls-tree", "-r", "--name-only", "main", "work/").splitlines()
+    assert files == ["work/issue-1.txt", "work/issue-2.txt", "work/issue-3.txt"]
+
+
+def assert_squashed_stack(
+    project: Project, fake: FakeGitHub, tips: dict[int, str], commits_before: int
+) -> None:
+    """Each stacked branch rebased without the lower's commits (old tip backed up), then one
+    squashed commit per issue on main, each with a single parent."""
+    origin = fake.repository
+    assert origin is not None
+    for lower, upper in ((1, 2), (2, 3)):
+        pushed = fake.pulls[pr(fake, upper)]["merged_head"]
+        assert pushed != tips[upper]  # rebased and force-pushed before its merge
+        assert tips[lower] not in git(origin, "rev-list", pushed).split()
+        backups = git(project.root, "for-each-ref", "--format=%(objectname)",
+                      f"refs/issuewave/backup/feature/issue-{upper}/")  # fmt: skip
+        assert backups.split() == [tips[upper]]
+    assert int(git(origin, "rev-list", "--count", "main")) == commits_before + 3
+    assert git(origin, "rev-list", "--merges", "main") == ""
+    assert_main_holds_the_stack(origin)
+
+
 def pr_states(project: Project) -> dict[int, str]:
     return {r["issue"]: r["state"] for r in json.loads(project.cli("prs", "--json").stdout)}
 
@@ -111,8 +140,7 @@ def test_land_merges_a_stack_in_order_re_pointing_before_deleting(
     assert done.returncode == 0, done.stderr
     assert fake_github.mutations()[before:] == landing_calls(fake_github)
     assert all(p["merged"] and p["state"] == "closed" for p in fake_github.pulls.values())
-    files = git(origin, "ls-tree", "-r", "--name-only", "main", "work/").splitlines()
-    assert files == ["work/issue-1.txt", "work/issue-2.txt", "work/issue-3.txt"]
+    assert_main_holds_the_stack(origin)
     assert git(origin, "branch", "--list", "feature/*") == ""
     # GitHub closed the issues through "Closes #N"; land closed nothing itself.
     assert all(fake_github.issues[("octo/widgets", n)].state == "closed" for n in (1, 2, 3))
@@ -176,18 +204,7 @@ def test_squash_rebases_a_stacked_branch_without_the_lower_commits(
     done = project.cli("land", "--squash", env=env)
     assert done.returncode == 0, done.stderr
     assert fake_github.mutations()[before:] == landing_calls(fake_github, "squash")
-    for lower, upper in ((1, 2), (2, 3)):
-        pushed = fake_github.pulls[pr(fake_github, upper)]["merged_head"]
-        assert pushed != tips[upper]  # rebased and force-pushed before its merge
-        assert tips[lower] not in git(origin, "rev-list", pushed).split()
-        backups = git(project.root, "for-each-ref", "--format=%(objectname)",
-                      f"refs/issuewave/backup/feature/issue-{upper}/")  # fmt: skip
-        assert backups.split() == [tips[upper]]
-    # One squashed commit per issue on main, each with a single parent.
-    assert int(git(origin, "rev-list", "--count", "main")) == commits_before + 3
-    assert git(origin, "rev-list", "--merges", "main") == ""
-    files = git(origin, "ls-tree", "-r", "--name-only", "main", "work/").splitlines()
-    assert files == ["work/issue-1.txt", "work/issue-2.txt", "work/issue-3.txt"]
+    assert_squashed_stack(project, fake_github, tips, commits_before)
     assert all(p["merge_method"] == "squash" for p in fake_github.pulls.values())
 
 
@@ -207,23 +224,23 @@ def test_a_pr_closed_without_merging_stops_the_landing(
 
 # --- the forge's merge against the fake, without the CLI ------------------------------------------
 @pytest.fixture
-def forge(fake_github: FakeGitHub, tmp_path: Path) -> GitHubForge:
+def forge(fake_github: FakeGitHub) -> GitHubForge:
     no_waiting = Pacing(mutation_interval=0, backoff=0, sleep=lambda _: None)
     return GitHubForge(
         fake_github.owner,
         fake_github.repo,
         token=fake_github.token,
-        store=Store(tmp_path / "state.db"),
         base_url=fake_github.url,
         pacing=no_waiting,
     )
 
 
 def open_pull(forge: GitHubForge, head: str, base: str = "main") -> RemotePull:
+    owner, name = forge.repository.owner, forge.repository.name
     created = forge.api.github.rest.pulls.create(
-        forge.owner, forge.repo, title=f"PR of {head}", head=head, base=base, body="Closes #1"
+        owner, name, title=f"PR of {head}", head=head, base=base, body="Closes #1"
     )
-    found = forge.pull_by_head(BranchName(head), created.parsed_data.number)
+    found = forge.pulls.by_head(BranchName(head), created.parsed_data.number)
     assert found is not None
     return found
 
@@ -233,7 +250,7 @@ def test_a_lost_merge_answer_is_not_merged_again(
 ) -> None:
     pull = open_pull(forge, "feature/issue-1")
     fake_github.fail_next("PUT", f"{REPO}/pulls/{pull.number}/merge", 502, after_effect=True)
-    outcome = forge.merge(pull, method="merge")
+    outcome = forge.pulls.merge(pull, method="merge")
     assert outcome.commit and outcome.refusal == ""
     assert fake_github.count("PUT", f"{REPO}/pulls/{pull.number}/merge") == 1
 
@@ -244,10 +261,10 @@ def test_a_moved_head_or_a_failing_check_is_a_refusal(
     pull = open_pull(forge, "feature/issue-1")
     moved = {"message": "Head branch was modified. Review and try the merge again."}
     fake_github.fail_next("PUT", f"{REPO}/pulls/{pull.number}/merge", 409, body=moved)
-    outcome = forge.merge(pull, method="squash")
+    outcome = forge.pulls.merge(pull, method="squash")
     assert outcome.commit is None and "409 Head branch was modified" in outcome.refusal
     fake_github.fail_check(pull.number, "build")
-    outcome = forge.merge(pull, method="squash")
+    outcome = forge.pulls.merge(pull, method="squash")
     assert outcome.commit is None and 'Required status check "build"' in outcome.refusal
     assert fake_github.pulls[pull.number]["state"] == "open"
 
@@ -256,7 +273,7 @@ def test_a_busy_base_branch_is_tried_again(fake_github: FakeGitHub, forge: GitHu
     pull = open_pull(forge, "feature/issue-1")
     busy = {"message": "Base branch was modified. Review and try the merge again."}
     fake_github.fail_next("PUT", f"{REPO}/pulls/{pull.number}/merge", 405, body=busy)
-    assert forge.merge(pull, method="merge").commit
+    assert forge.pulls.merge(pull, method="merge").commit
     assert fake_github.count("PUT", f"{REPO}/pulls/{pull.number}/merge") == 2
 
 
@@ -264,9 +281,9 @@ def test_deleting_a_branch_twice_and_re_pointing_too_late(
     fake_github: FakeGitHub, forge: GitHubForge
 ) -> None:
     upper = open_pull(forge, "feature/issue-2", base="feature/issue-1")
-    assert forge.delete_branch(BranchName("feature/issue-1")) is True
-    assert forge.delete_branch(BranchName("feature/issue-1")) is False  # 422: gone already
-    moved = forge.retarget(upper.number, BranchName("main"))
+    assert forge.pulls.delete_branch(BranchName("feature/issue-1")) is True
+    assert forge.pulls.delete_branch(BranchName("feature/issue-1")) is False  # 422: gone already
+    moved = forge.pulls.retarget(upper.number, BranchName("main"))
     assert moved.state == "closed"  # what GitHub does once the base branch is gone
 
 
@@ -290,3 +307,102 @@ def test_the_fakes_merge_and_delete_answers_parse_with_githubs_models(
     assert rest.git.delete_ref("octo", "widgets", "heads/b").status_code == 204
     listed = rest.pulls.list("octo", "widgets", base="main", state="all").parsed_data
     assert [p.number for p in listed] == [number]
+
+
+# --- the lander given a Landing, as commands/land.py builds it, without `run` before it -----------
+RUN = RunId("run-1")
+
+
+def stacked_landing(
+    project: Project, fake: FakeGitHub, forge: GitHubForge, tmp_path: Path, *, squash: bool = False
+) -> Landing:
+    """#1 ← #2 ← #3 as `run --stack` leaves them: each branch one commit on the lower one, pushed,
+    its PR based on the lower branch, the run and its verified tasks in the store."""
+    on_github(project, fake, tmp_path)
+    tasks, base = [], BranchName("main")
+    for n, title in ((1, "Lower"), (2, "Middle"), (3, "Upper")):
+        fake.add_issue(n, title, labels=["wave"])
+        branch = BranchName(f"feature/issue-{n}")
+        git(project.root, "checkout", "-q", "-b", branch, base)
+        project.write(f"work/issue-{n}.txt", f"done {n}\n")
+        project.commit(f"Resolve #{n}")
+        git(project.root, "push", "-q", "origin", branch)
+        forge.open_pull(
+            PullRequestDraft(Issue(IssueNumber(n), title), branch, base, f"Closes #{n}")
+        )
+        depends_on = (IssueNumber(n - 1),) if n > 1 else ()
+        head = git(project.root, "rev-parse", branch)
+        tasks.append(TaskRecord(RUN, IssueNumber(n), title, (), depends_on, n - 1, 0.0,
+                                "succeeded", branch, "", head_commit=head))  # fmt: skip
+        base = branch
+    git(project.root, "checkout", "-q", "main")
+    main = git(project.root, "rev-parse", "main")
+    run = RunRecord(RUN, 0.0, 1.0, "succeeded", BranchName("main"), main, 1, {}, None)
+    store = Store(project.root / ".git" / "issuewave" / "state.db")
+    store.create_run(run, tasks)
+    return Landing(Git(project.root), store, run, tasks, tests=no_tests, squash=squash)
+
+
+def no_tests() -> Any:
+    raise AssertionError("GitHub's required checks are the tests: the lander runs none")
+
+
+def test_the_lander_merges_a_stack_in_order_re_pointing_before_deleting(
+    project: Project, fake_github: FakeGitHub, forge: GitHubForge, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    landing = stacked_landing(project, fake_github, forge, tmp_path)
+    origin = fake_github.repository
+    assert origin is not None
+    before = len(fake_github.mutations())
+
+    assert forge.land(replace(landing, dry_run=True)) == 0
+    assert f"#1: would merge PR #{pr(fake_github, 1)}" in capsys.readouterr().err
+    assert len(fake_github.mutations()) == before  # a dry run changes nothing
+
+    assert forge.land(landing) == 0
+    assert fake_github.mutations()[before:] == landing_calls(fake_github)
+    assert all(p["merged"] and p["state"] == "closed" for p in fake_github.pulls.values())
+    assert_main_holds_the_stack(origin)
+    assert git(origin, "branch", "--list", "feature/*") == ""
+    assert all(fake_github.issues[("octo/widgets", n)].state == "closed" for n in (1, 2, 3))
+    kinds = [e.kind for e in landing.store.events(RUN)]
+    assert kinds.count("landed") == 3 and "forge_api_calls" in kinds
+
+    capsys.readouterr()
+    assert forge.land(landing) == 0
+    assert "merged already" in capsys.readouterr().err
+    assert fake_github.count("PUT", f"{REPO}/pulls/") == 3  # nothing merged twice
+
+
+def test_the_lander_stops_at_a_failing_check_and_goes_on_when_it_passes(
+    project: Project, fake_github: FakeGitHub, forge: GitHubForge, tmp_path: Path
+) -> None:
+    landing = stacked_landing(project, fake_github, forge, tmp_path)
+    fake_github.fail_check(pr(fake_github, 2))
+    before = len(fake_github.mutations())
+
+    assert forge.land(landing) == 1
+    assert fake_github.mutations()[before:] == [*landing_calls(fake_github)[:4]]
+    upper = fake_github.pulls[pr(fake_github, 3)]
+    assert upper["state"] == "open" and upper["base"] == "feature/issue-2"  # untouched
+
+    fake_github.fail_check(pr(fake_github, 2), None)
+    assert forge.land(landing) == 0
+    assert fake_github.count("PUT", f"{REPO}/pulls/{pr(fake_github, 1)}/merge") == 1
+    assert all(p["merged"] for p in fake_github.pulls.values())
+
+
+def test_the_lander_squashes_and_rebases_each_stacked_branch_without_the_lower_commits(
+    project: Project, fake_github: FakeGitHub, forge: GitHubForge, tmp_path: Path
+) -> None:
+    landing = stacked_landing(project, fake_github, forge, tmp_path, squash=True)
+    origin = fake_github.repository
+    assert origin is not None
+    tips = {n: git(project.root, "rev-parse", f"feature/issue-{n}") for n in (1, 2, 3)}
+    commits_before = int(git(origin, "rev-list", "--count", "main"))
+    before = len(fake_github.mutations())
+
+    assert forge.land(landing) == 0
+    assert fake_github.mutations()[before:] == landing_calls(fake_github, "squash")
+    assert_squashed_stack(project, fake_github, tips, commits_before)

@@ -11,22 +11,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from issuewave.errors import IssuewaveError
 from issuewave.forges.base import Landing
+from issuewave.forges.github.pulls import MergeMethod, Pulls, RemotePull
 from issuewave.store import TaskRecord
 from issuewave.testbed import ScratchCheckout
 from issuewave.types import BranchName, CommitSha, IssueNumber
 from issuewave.ui import say
 from issuewave.workspace import BACKUP_PREFIX
 
-if TYPE_CHECKING:
-    from issuewave.forges.github import GitHubForge, MergeMethod, RemotePull
 
-
-def land(landing: Landing, forge: GitHubForge) -> int:
-    lander = _GitHubLander(landing, forge)
+def land(landing: Landing, pulls: Pulls, *, remote: str) -> int:
+    """Land the run's PRs through `pulls`; `remote` is where the branches were pushed."""
+    lander = _GitHubLander(landing, pulls, remote)
     try:
         for task in landing.tasks:
             if landing.dry_run and not lander.preview(task):
@@ -45,11 +43,10 @@ class _GitHubLander:
     """Merges the PRs through GitHub's API. What GitHub shows as merged is skipped; the journal
     keeps the intent (`landing`), the result (`landed`) and the tips of rebased branches."""
 
-    def __init__(self, landing: Landing, forge: GitHubForge) -> None:
-        self.run, self.forge = landing.run, forge
+    def __init__(self, landing: Landing, pulls: Pulls, remote: str) -> None:
+        self.run, self.pulls, self.remote = landing.run, pulls, remote
         self.store, self.git = landing.store, landing.git
         self.method: MergeMethod = "squash" if landing.squash else "merge"
-        self.remote = forge.push_remote or "origin"
         self.by_issue = {t.issue: t for t in landing.tasks}
         self.by_branch = {t.branch: t for t in landing.tasks}
         self.scratch = ScratchCheckout(self.git, self.store.home / "landing" / self.run.id)
@@ -81,7 +78,7 @@ class _GitHubLander:
         how = "squashed" if self.method == "squash" else "with a merge commit"
         say(f"#{task.issue}: would merge PR #{pull.number} ({pull.head} → {self.run.base_branch}) "
             f"{how}{self._before_merging(task, pull)}")  # fmt: skip
-        for upper in self.forge.pulls_on_base(pull.head):
+        for upper in self.pulls.on_base(pull.head):
             say(f"  then point PR #{upper.number} at {self.run.base_branch} (it targets "
                 f"{pull.head}), and only then delete {pull.head}")  # fmt: skip
         return True
@@ -96,7 +93,7 @@ class _GitHubLander:
 
     def _pull(self, task: TaskRecord) -> RemotePull | None:
         record = self.store.pull_for_head(task.branch)
-        pull = self.forge.pull_by_head(task.branch, record.remote_number if record else None)
+        pull = self.pulls.by_head(task.branch, record.remote_number if record else None)
         if pull is None:
             say(f"#{task.issue}: GitHub has no pull request for {task.branch}; landing stops "
                 "here (`issuewave resume` opens it)")  # fmt: skip
@@ -135,7 +132,7 @@ class _GitHubLander:
     def _merge(self, task: TaskRecord, pull: RemotePull) -> RemotePull | None:
         self.store.log_event(self.run.id, task.issue, "landing", pr=pull.number,
                              head=pull.head_sha, method=self.method)  # fmt: skip
-        outcome = self.forge.merge(pull, method=self.method)
+        outcome = self.pulls.merge(pull, method=self.method)
         if outcome.commit is None:
             say(f"#{task.issue}: {outcome.refusal}\n  landing stops at PR #{pull.number}; the "
                 "PRs after it stay unmerged. Once GitHub can merge it, run `issuewave land` "
@@ -151,7 +148,7 @@ class _GitHubLander:
         """Stacked PRs are pointed elsewhere before their base branch goes: GitHub closes a PR
         whose base branch is deleted, and a closed PR cannot be re-pointed."""
         self._record_merged(task, pull)
-        for upper in self.forge.pulls_on_base(pull.head):
+        for upper in self.pulls.on_base(pull.head):
             self._retarget(upper, pull.base)
         self._delete_branch(task, pull)
         return True
@@ -165,7 +162,7 @@ class _GitHubLander:
                                  commit=pull.merge_commit)  # fmt: skip
 
     def _retarget(self, upper: RemotePull, base: BranchName) -> None:
-        moved = self.forge.retarget(upper.number, base)
+        moved = self.pulls.retarget(upper.number, base)
         if moved.state != "open" or moved.base != base:
             raise IssuewaveError(
                 f"GitHub shows PR #{upper.number} {moved.state}, based on {moved.base}, after "
@@ -182,11 +179,11 @@ class _GitHubLander:
 
     def _delete_branch(self, task: TaskRecord, pull: RemotePull) -> None:
         """The merged head goes, as GitHub's "delete branch" button does; a fork's stays."""
-        if self.forge.publishing.head_owner is not None:
+        if self.pulls.publishing.head_owner is not None:
             return
         if self._journalled("branch_deleted", task.issue):
             return
-        existed = self.forge.delete_branch(pull.head)
+        existed = self.pulls.delete_branch(pull.head)
         self.store.log_event(self.run.id, task.issue, "branch_deleted", branch=pull.head,
                              existed=existed)  # fmt: skip
 
@@ -235,7 +232,7 @@ class _GitHubLander:
             return None
         say(f"#{task.issue}: {pull.head} rebased onto {base} without #{task.depends_on[0]}'s "
             f"squashed commits; its old tip is saved as {backup}")  # fmt: skip
-        self.forge.await_head(pull, new)
+        self.pulls.await_head(pull, new)
         return new
 
     def _force_push(self, task: TaskRecord, pull: RemotePull, new: CommitSha) -> bool:
@@ -256,5 +253,6 @@ class _GitHubLander:
 
     def close(self, *, dry_run: bool) -> None:
         self.scratch.close()
-        if self.forge.api_calls and not dry_run:  # counted into the run's report
-            self.store.log_event(self.run.id, None, "forge_api_calls", count=self.forge.api_calls)
+        calls = self.pulls.api.calls
+        if calls and not dry_run:  # counted into the run's report
+            self.store.log_event(self.run.id, None, "forge_api_calls", count=calls)
