@@ -9,7 +9,6 @@ those were squashed.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 from issuewave.errors import IssuewaveError
@@ -19,7 +18,7 @@ from issuewave.store import TaskRecord
 from issuewave.testbed import ScratchCheckout
 from issuewave.types import BranchName, CommitSha, IssueNumber
 from issuewave.ui import say
-from issuewave.workspace import BACKUP_PREFIX
+from issuewave.workspace import backup_tip
 
 
 def land(landing: Landing, pulls: Pulls, *, remote: str) -> int:
@@ -216,7 +215,7 @@ class _GitHubLander:
     def _rebase(
         self, task: TaskRecord, pull: RemotePull, old: CommitSha, onto: CommitSha
     ) -> CommitSha | None:
-        backup = self._backup(pull.head, pull.head_sha)
+        backup = backup_tip(self.git, pull.head, pull.head_sha)  # GitHub's tip, not ours
         worktree = self.scratch.at(pull.head_sha)
         conflict = worktree.rebase_onto(onto, old)
         base = f"{self.remote}/{self.run.base_branch}"
@@ -243,13 +242,6 @@ class _GitHubLander:
                 f"here. Someone may have pushed to it: review PR #{pull.number} and merge it on "
                 f"GitHub, then run `issuewave land` again:\n{refusal}")  # fmt: skip
         return refusal is None
-
-    def _backup(self, branch: str, tip: str) -> str:
-        """Like workspace.backup_branch, for the tip on GitHub (the local branch may differ)."""
-        stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}"
-        ref = f"{BACKUP_PREFIX}/{branch}/{stamp}"
-        self.git.update_ref(ref, tip)
-        return ref
 
     def close(self, *, dry_run: bool) -> None:
         self.scratch.close()
