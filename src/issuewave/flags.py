@@ -74,8 +74,8 @@ def _parsed_as(field: FieldInfo, flag: Flag) -> Any:
 
 
 def _setting(field: FieldInfo, value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(value)
+    if isinstance(value, list | tuple):
+        return tuple(value) or None  # a repeatable option given no times was not given
     # A key that is a number or a name (the milestone): digits are the number, as in its URL.
     if isinstance(value, str) and value.isdigit() and {int, str} <= set(_members(field.annotation)):
         return int(value)
