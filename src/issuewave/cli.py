@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import sys
 import tempfile
@@ -16,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from issuewave import __version__
-from issuewave.errors import IssuewaveError
+from issuewave.errors import BUG_EXIT_CODE, IssuewaveError
 from issuewave.flags import config_options, overrides
 
 app = typer.Typer(
@@ -284,14 +285,19 @@ def _dispatch(command: Callable[..., int], **kwargs: Any) -> None:
 
 
 def _report_bug() -> int:
-    path = Path(tempfile.gettempdir()) / f"issuewave-crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    """A private log with a unique name: the traceback may show paths and values of the user's."""
+    from issuewave.proc import quote, redact  # only on this path: proc is slower to import
+
     details = (
         f"issuewave {__version__}, Python {platform.python_version()}, {platform.platform()}\n"
-        f"argv: {sys.argv}\n\n{traceback.format_exc()}"
+        f"argv: {quote(sys.argv)}\n\n{traceback.format_exc()}"
     )
-    path.write_text(details, encoding="utf-8")
-    print(f"issuewave: internal error; details written to {path}", file=sys.stderr)
-    return 1
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    handle, name = tempfile.mkstemp(prefix=f"issuewave-crash-{stamp}-", suffix=".log")  # 0600
+    with os.fdopen(handle, "w", encoding="utf-8") as log:
+        log.write(redact(details))  # a token given as a flag or raised in a message stays out
+    print(f"issuewave: internal error; details written to {name}", file=sys.stderr)
+    return BUG_EXIT_CODE
 
 
 def main() -> None:
