@@ -286,7 +286,7 @@ def _dispatch(command: Callable[..., int], **kwargs: Any) -> None:
 
 def _report_bug() -> int:
     """A private log with a unique name: the traceback may show paths and values of the user's."""
-    from issuewave.proc import quote, redact  # only on this path: proc is slower to import
+    from issuewave.proc import quote, redact  # here, as the commands are: --help need not load it
 
     details = (
         f"issuewave {__version__}, Python {platform.python_version()}, {platform.platform()}\n"
