@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import sys
 import tempfile
@@ -16,7 +17,8 @@ from typing import Annotated, Any
 import typer
 
 from issuewave import __version__
-from issuewave.errors import IssuewaveError
+from issuewave.errors import BUG_EXIT_CODE, IssuewaveError
+from issuewave.flags import config_options, overrides
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -25,66 +27,11 @@ app = typer.Typer(
     help="Drive AI coding agents through a backlog of issues, in dependency order, verified.",
 )
 
-# Every configuration key is also a flag; None means "not given", so the file's value stands.
-Forge = Annotated[
-    str | None, typer.Option(help="local or github [default: github if the remote is on GitHub]")
-]
-Remote = Annotated[str | None, typer.Option(help="The git remote to push to [origin].")]
-Repo = Annotated[str | None, typer.Option(help="GitHub owner/name [default: from the remote].")]
-ApiUrl = Annotated[str | None, typer.Option(help="GitHub Enterprise: https://HOST/api/v3.")]
-Labels = Annotated[
-    list[str] | None, typer.Option("--label", help="Only issues with this label (repeatable).")
-]
-Milestone = Annotated[str | None, typer.Option(help="Only issues in this milestone.")]
-Assignee = Annotated[str | None, typer.Option(help="Only issues assigned to this login.")]
-Draft = Annotated[bool | None, typer.Option("--draft/--no-draft", help="Open PRs as drafts.")]
-Stack = Annotated[
-    bool | None, typer.Option("--stack/--no-stack", help="Base a PR on its single dependency.")
-]
-Comment = Annotated[
-    bool | None, typer.Option("--comment/--no-comment", help="One progress comment per issue.")
-]
-TrustedAuthors = Annotated[
-    list[str] | None, typer.Option("--trusted-authors", help="Logins trusted (repeatable).")
-]
-RequireLabel = Annotated[str | None, typer.Option(help="Issues from anyone else need this label.")]
-IssuesDir = Annotated[str | None, typer.Option(help="Folder of issue files (local forge).")]
-Base = Annotated[str | None, typer.Option(help="Base branch [default: the default branch].")]
-Jobs = Annotated[int | None, typer.Option("--jobs", "-j", help="Agents at once.")]
-AgentName = Annotated[
-    str | None,
-    typer.Option(
-        "--agent",
-        help="claude, codex, amp, gemini, opencode, cursor, aider, goose, "
-        "copilot, command or demo.",
-    ),
-]
-AgentCmd = Annotated[str | None, typer.Option(help="argv template for the command agent.")]
-TestCmd = Annotated[str | None, typer.Option(help="The project's test command.")]
-Timeout = Annotated[str | None, typer.Option(help="Per attempt: seconds, or 30m, 2h.")]
-MaxAttempts = Annotated[int | None, typer.Option(help="Attempts per issue, retries included.")]
-WorktreeDir = Annotated[str | None, typer.Option(help="Where worktrees go [.worktrees].")]
-BranchPattern = Annotated[str | None, typer.Option("--branch", help="Branch name pattern.")]
-CommitPattern = Annotated[str | None, typer.Option("--commit", help="Commit message pattern.")]
-PassEnv = Annotated[
-    list[str] | None, typer.Option(help="Extra variable passed to agents and tests (repeatable).")
-]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Plain = Annotated[bool, typer.Option(help="Line-per-event progress instead of the live table.")]
 IgnoreMissing = Annotated[
     bool, typer.Option(help="Plan even when an issue depends on one that does not exist.")
 ]
-Model = Annotated[str | None, typer.Option(help="The agent CLI's model.")]
-AgentArgs = Annotated[
-    list[str] | None, typer.Option(help="Extra argument for the agent CLI (repeatable).")
-]
-FullAuto = Annotated[
-    bool | None, typer.Option("--full-auto/--safe", help="The agent's approve-everything mode.")
-]
-MaxCost = Annotated[float | None, typer.Option(help="USD per issue, where the CLI reports cost.")]
-MaxTokens = Annotated[int | None, typer.Option(help="Tokens per issue.")]
-MaxRunCost = Annotated[float | None, typer.Option(help="USD for the whole run.")]
-MaxRunTokens = Annotated[int | None, typer.Option(help="Tokens for the whole run.")]
 
 
 class ReportFormat(StrEnum):
@@ -96,46 +43,23 @@ class ReportFormat(StrEnum):
 RunIdOption = Annotated[str | None, typer.Option("--run", help="A run id [default: the latest].")]
 
 
-def _overrides(**given: Any) -> dict[str, Any]:
-    if isinstance(given.get("milestone"), str) and given["milestone"].isdigit():
-        given["milestone"] = int(given["milestone"])  # a number, as in the milestone's URL
-    for key in ("pass_env", "agent_args", "labels", "trusted_authors"):
-        if given.get(key) is not None:
-            given[key] = tuple(given[key])
-    return given
-
-
+# The configuration keys' options are generated from their declarations in `issuewave.config`;
+# only each command's own options are written here.
 @app.command()
+@config_options("plan")
 def plan(
     as_json: Json = False,
     write: Annotated[Path | None, typer.Option(help="Write the execution plan (Markdown).")] = None,
     ignore_missing: IgnoreMissing = False,
-    forge: Forge = None,
-    issues_dir: IssuesDir = None,
-    branch: BranchPattern = None,
-    test_cmd: TestCmd = None,
-    jobs: Jobs = None,
-    remote: Remote = None,
-    repo: Repo = None,
-    api_url: ApiUrl = None,
-    label: Labels = None,
-    milestone: Milestone = None,
-    assignee: Assignee = None,
-    trusted_authors: TrustedAuthors = None,
-    require_label: RequireLabel = None,
+    **settings: Any,
 ) -> None:
     """Show the waves, the critical path and each issue's branch; nothing is created."""
     from issuewave.commands.plan import plan as command
 
-    overrides = _overrides(
-        forge=forge, issues_dir=issues_dir, branch=branch, test_cmd=test_cmd, jobs=jobs,
-        remote=remote, repo=repo, api_url=api_url, labels=label, milestone=milestone,
-        assignee=assignee, trusted_authors=trusted_authors, require_label=require_label,
-    )  # fmt: skip
     _dispatch(
         command,
         cwd=Path.cwd(),
-        overrides=overrides,
+        overrides=overrides(settings),
         as_json=as_json,
         write=write,
         ignore_missing=ignore_missing,
@@ -143,6 +67,7 @@ def plan(
 
 
 @app.command()
+@config_options("run")
 def run(
     issues: Annotated[list[int] | None, typer.Argument(help="Only these (and their deps).")] = None,
     as_json: Json = False,
@@ -151,78 +76,15 @@ def run(
     allow_failing_baseline: Annotated[
         bool, typer.Option(help="Go on when tests fail on the base; only new failures count.")
     ] = False,
-    forge: Forge = None,
-    issues_dir: IssuesDir = None,
-    base: Base = None,
-    jobs: Jobs = None,
-    agent: AgentName = None,
-    agent_cmd: AgentCmd = None,
-    test_cmd: TestCmd = None,
-    timeout: Timeout = None,
-    max_attempts: MaxAttempts = None,
-    worktree_dir: WorktreeDir = None,
-    branch: BranchPattern = None,
-    commit: CommitPattern = None,
-    pass_env: PassEnv = None,
-    model: Model = None,
-    agent_args: AgentArgs = None,
-    full_auto: FullAuto = None,
-    max_cost: MaxCost = None,
-    max_tokens: MaxTokens = None,
-    max_run_cost: MaxRunCost = None,
-    max_run_tokens: MaxRunTokens = None,
-    remote: Remote = None,
-    repo: Repo = None,
-    api_url: ApiUrl = None,
-    label: Labels = None,
-    milestone: Milestone = None,
-    assignee: Assignee = None,
-    draft: Draft = None,
-    stack: Stack = None,
-    comment: Comment = None,
-    trusted_authors: TrustedAuthors = None,
-    require_label: RequireLabel = None,
+    **settings: Any,
 ) -> None:
     """Work through the open issues: worktrees, agents, verification, PR records, in order."""
     from issuewave.commands.run import run as command
 
-    overrides = _overrides(
-        forge=forge,
-        issues_dir=issues_dir,
-        base=base,
-        jobs=jobs,
-        agent=agent,
-        agent_cmd=agent_cmd,
-        test_cmd=test_cmd,
-        timeout=timeout,
-        max_attempts=max_attempts,
-        worktree_dir=worktree_dir,
-        branch=branch,
-        commit=commit,
-        pass_env=pass_env,
-        model=model,
-        agent_args=agent_args,
-        full_auto=full_auto,
-        max_cost=max_cost,
-        max_tokens=max_tokens,
-        max_run_cost=max_run_cost,
-        max_run_tokens=max_run_tokens,
-        remote=remote,
-        repo=repo,
-        api_url=api_url,
-        labels=label,
-        milestone=milestone,
-        assignee=assignee,
-        draft=draft,
-        stack=stack,
-        comment=comment,
-        trusted_authors=trusted_authors,
-        require_label=require_label,
-    )
     _dispatch(
         command,
         cwd=Path.cwd(),
-        overrides=overrides,
+        overrides=overrides(settings),
         only=issues or (),
         ignore_missing=ignore_missing,
         allow_failing_baseline=allow_failing_baseline,
@@ -232,6 +94,7 @@ def run(
 
 
 @app.command()
+@config_options("resume")
 def resume(
     run_id: RunIdOption = None,
     retry_failed: Annotated[
@@ -239,16 +102,11 @@ def resume(
     ] = False,
     as_json: Json = False,
     plain: Plain = False,
-    max_cost: MaxCost = None,
-    max_tokens: MaxTokens = None,
-    max_run_cost: MaxRunCost = None,
-    max_run_tokens: MaxRunTokens = None,
+    **budgets: Any,
 ) -> None:
     """Continue an interrupted run without redoing or duplicating anything."""
     from issuewave.commands.resume import resume as command
 
-    budgets = _overrides(max_cost=max_cost, max_tokens=max_tokens, max_run_cost=max_run_cost,
-                         max_run_tokens=max_run_tokens)  # fmt: skip
     _dispatch(
         command,
         cwd=Path.cwd(),
@@ -256,7 +114,7 @@ def resume(
         retry_failed=retry_failed,
         as_json=as_json,
         plain=plain,
-        budgets=budgets,
+        budgets=overrides(budgets),
     )
 
 
@@ -427,14 +285,19 @@ def _dispatch(command: Callable[..., int], **kwargs: Any) -> None:
 
 
 def _report_bug() -> int:
-    path = Path(tempfile.gettempdir()) / f"issuewave-crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    """A private log with a unique name: the traceback may show paths and values of the user's."""
+    from issuewave.proc import quote, redact  # here, as the commands are: --help need not load it
+
     details = (
         f"issuewave {__version__}, Python {platform.python_version()}, {platform.platform()}\n"
-        f"argv: {sys.argv}\n\n{traceback.format_exc()}"
+        f"argv: {quote(sys.argv)}\n\n{traceback.format_exc()}"
     )
-    path.write_text(details, encoding="utf-8")
-    print(f"issuewave: internal error; details written to {path}", file=sys.stderr)
-    return 1
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    handle, name = tempfile.mkstemp(prefix=f"issuewave-crash-{stamp}-", suffix=".log")  # 0600
+    with os.fdopen(handle, "w", encoding="utf-8") as log:
+        log.write(redact(details))  # a token given as a flag or raised in a message stays out
+    print(f"issuewave: internal error; details written to {name}", file=sys.stderr)
+    return BUG_EXIT_CODE
 
 
 def main() -> None:

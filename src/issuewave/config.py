@@ -10,8 +10,9 @@ import re
 import string
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -21,47 +22,108 @@ CONFIG_FILE = ".issuewave.toml"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 _UNIT_SECONDS = {None: 1, "s": 1, "m": 60, "h": 3600}
 
+Command = Literal["plan", "run", "resume"]
+# `plan` takes every key `run` takes: it shows what that run would do, and fails where it would.
+PLAN_AND_RUN: frozenset[Command] = frozenset({"plan", "run"})
+EVERY_COMMAND: frozenset[Command] = frozenset({"plan", "run", "resume"})
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A key's command-line option. Not given (None) leaves the file's value standing."""
+
+    help: str
+    # Empty: --key-name, or --key-name/--no-key-name for a bool.
+    names: tuple[str, ...] = ()
+    commands: frozenset[Command] = PLAN_AND_RUN
+    text: bool = False  # typed as text and read by the model's validator (durations)
+
+
+_AGENTS = "claude, codex, amp, gemini, opencode, cursor, aider, goose, copilot, command or demo."
+
 
 class Config(BaseModel):
-    """Every setting of a run. Defaults are what a first run on a small repository wants."""
+    """Every setting of a run. Defaults are what a first run on a small repository wants.
+
+    Each key's `Flag` is its command-line option; `issuewave.flags` builds the options from them.
+    """
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     # None: github when `remote` points at GitHub and there is no issues_dir, else local.
-    forge: Literal["local", "github"] | None = None
-    issues_dir: str = ".issuewave/issues"
-    base: str | None = None  # None: the repository's default branch
-    jobs: int = Field(default=2, ge=1, le=256)
-    agent: str = "command"
-    agent_cmd: str | None = None
-    test_cmd: str | None = None  # None: detected from the project's files
-    timeout: float = Field(default=1800.0, gt=0)  # seconds per attempt; "30m" and "2h" also read
-    max_attempts: int = Field(default=2, ge=1, le=20)
-    worktree_dir: str = ".worktrees"
-    branch: str = "feature/issue-{number}"
-    commit: str = "feat: {title} (#{number})"
+    forge: Annotated[
+        Literal["local", "github"] | None,
+        Flag("local or github [default: github if the remote is on GitHub]"),
+    ] = None
+    issues_dir: Annotated[str, Flag("Folder of issue files (local forge).")] = ".issuewave/issues"
+    # None: the repository's default branch
+    base: Annotated[str | None, Flag("Base branch [default: the default branch].")] = None
+    jobs: Annotated[int, Flag("Agents at once.", names=("--jobs", "-j"))] = Field(
+        default=2, ge=1, le=256
+    )
+    agent: Annotated[str, Flag(_AGENTS)] = "command"
+    agent_cmd: Annotated[str | None, Flag("argv template for the command agent.")] = None
+    # None: detected from the project's files
+    test_cmd: Annotated[str | None, Flag("The project's test command.")] = None
+    # Seconds per attempt; "30m" and "2h" also read, so the flag is text.
+    timeout: Annotated[float, Flag("Per attempt: seconds, or 30m, 2h.", text=True)] = Field(
+        default=1800.0, gt=0
+    )
+    max_attempts: Annotated[int, Flag("Attempts per issue, retries included.")] = Field(
+        default=2, ge=1, le=20
+    )
+    worktree_dir: Annotated[str, Flag("Where worktrees go [.worktrees].")] = ".worktrees"
+    branch: Annotated[str, Flag("Branch name pattern.")] = "feature/issue-{number}"
+    commit: Annotated[str, Flag("Commit message pattern.")] = "feat: {title} (#{number})"
     # Variable names passed to agents and test commands beyond the built-in allowlist.
-    pass_env: tuple[str, ...] = ()
-    model: str | None = None  # the agent CLI's model flag, where it has one
-    agent_args: tuple[str, ...] = ()  # appended to the agent's command line
-    full_auto: bool = False  # the CLI's approve-everything mode instead of its safe default
-    # Budgets, per issue and per run; cost counts only where the CLI reports it.
-    max_cost: float | None = Field(default=None, gt=0)
-    max_tokens: int | None = Field(default=None, gt=0)
-    max_run_cost: float | None = Field(default=None, gt=0)
-    max_run_tokens: int | None = Field(default=None, gt=0)
-    # The GitHub forge.
-    remote: str = "origin"  # where verified branches are pushed and the repository is read from
-    repo: str | None = None  # owner/name; None: read from the remote's URL
-    api_url: str | None = None  # GitHub Enterprise: https://HOST/api/v3
-    labels: tuple[str, ...] = ()  # select open issues carrying all of these
-    milestone: int | str | None = None  # a number, a title, or "*"
-    assignee: str | None = None
-    draft: bool = False  # open pull requests as drafts
-    stack: bool = False  # an issue with one dependency gets a PR based on that dependency's branch
-    comment: bool = False  # one progress comment per issue, edited in place
-    trusted_authors: tuple[str, ...] = ()  # besides the repository's owners, members, collaborators
-    require_label: str | None = None  # an issue from anyone else needs this label
+    pass_env: Annotated[
+        tuple[str, ...], Flag("Extra variable passed to agents and tests (repeatable).")
+    ] = ()
+    # The agent CLI's model flag, where it has one.
+    model: Annotated[str | None, Flag("The agent CLI's model.")] = None
+    # Appended to the agent's command line.
+    agent_args: Annotated[
+        tuple[str, ...], Flag("Extra argument for the agent CLI (repeatable).")
+    ] = ()
+    # The CLI's approve-everything mode instead of its safe default.
+    full_auto: Annotated[
+        bool, Flag("The agent's approve-everything mode.", names=("--full-auto/--safe",))
+    ] = False
+    # Budgets, per issue and per run; cost counts only where the CLI reports it. `resume` takes
+    # them too: they are the only settings a run may change on the way.
+    max_cost: Annotated[
+        float | None, Flag("USD per issue, where the CLI reports cost.", commands=EVERY_COMMAND)
+    ] = Field(default=None, gt=0)
+    max_tokens: Annotated[int | None, Flag("Tokens per issue.", commands=EVERY_COMMAND)] = Field(
+        default=None, gt=0
+    )
+    max_run_cost: Annotated[
+        float | None, Flag("USD for the whole run.", commands=EVERY_COMMAND)
+    ] = Field(default=None, gt=0)
+    max_run_tokens: Annotated[
+        int | None, Flag("Tokens for the whole run.", commands=EVERY_COMMAND)
+    ] = Field(default=None, gt=0)
+    # The GitHub forge. `remote`: where verified branches are pushed and the repository read from.
+    remote: Annotated[str, Flag("The git remote to push to [origin].")] = "origin"
+    # owner/name; None: read from the remote's URL
+    repo: Annotated[str | None, Flag("GitHub owner/name [default: from the remote].")] = None
+    api_url: Annotated[str | None, Flag("GitHub Enterprise: https://HOST/api/v3.")] = None
+    # Select open issues carrying all of these.
+    labels: Annotated[
+        tuple[str, ...], Flag("Only issues with this label (repeatable).", names=("--label",))
+    ] = ()
+    # A number, a title, or "*"; digits on the command line are the number, as in its URL.
+    milestone: Annotated[int | str | None, Flag("Only issues in this milestone.")] = None
+    assignee: Annotated[str | None, Flag("Only issues assigned to this login.")] = None
+    draft: Annotated[bool, Flag("Open PRs as drafts.")] = False
+    # An issue with one dependency gets a PR based on that dependency's branch.
+    stack: Annotated[bool, Flag("Base a PR on its single dependency.")] = False
+    # One progress comment per issue, edited in place.
+    comment: Annotated[bool, Flag("One progress comment per issue.")] = False
+    # Besides the repository's owners, members and collaborators.
+    trusted_authors: Annotated[tuple[str, ...], Flag("Logins trusted (repeatable).")] = ()
+    # An issue from anyone else needs this label.
+    require_label: Annotated[str | None, Flag("Issues from anyone else need this label.")] = None
 
     @field_validator("max_cost", "max_run_cost", mode="before")
     @classmethod

@@ -1,9 +1,13 @@
 """Expected errors: one short message, the next command to run, and an exit code.
 
-Anything that is not an `IssuewaveError` is a bug: the CLI writes a log with the traceback.
+Anything that is not an `IssuewaveError` is a bug: the CLI writes a log with the traceback and
+exits 3, so a script can tell a bug from a refusal or a failed issue (1) and bad input (2).
+Ctrl-C exits 130.
 """
 
 from __future__ import annotations
+
+BUG_EXIT_CODE = 3
 
 
 class IssuewaveError(Exception):
