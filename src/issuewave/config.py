@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from issuewave.errors import InputError
+from issuewave.forges.registry import FORGES
 
 CONFIG_FILE = ".issuewave.toml"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
@@ -50,10 +51,11 @@ class Config(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    # None: github when `remote` points at GitHub and there is no issues_dir, else local.
+    # A name in forges/registry.py; None: the forge whose host the remote is on (GitHub) when
+    # there is no issues_dir, else local.
     forge: Annotated[
-        Literal["local", "github"] | None,
-        Flag("local or github [default: github if the remote is on GitHub]"),
+        str | None,
+        Flag(f"{' or '.join(FORGES)} [default: github if the remote is on GitHub]"),
     ] = None
     issues_dir: Annotated[str, Flag("Folder of issue files (local forge).")] = ".issuewave/issues"
     # None: the repository's default branch
@@ -141,6 +143,13 @@ class Config(BaseModel):
     @classmethod
     def _tuple_of_names(cls, value: object) -> object:
         return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("forge")
+    @classmethod
+    def _known_forge(cls, value: str | None) -> str | None:
+        if value is not None and value not in FORGES:
+            raise ValueError(f"unknown forge (known: {', '.join(FORGES)})")
+        return value
 
     @field_validator("branch")
     @classmethod

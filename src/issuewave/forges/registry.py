@@ -11,13 +11,16 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from issuewave.config import Config
 from issuewave.errors import InputError
 from issuewave.forges import remotes
 from issuewave.forges.base import Forge
 from issuewave.git import Git
 from issuewave.store import Store
+
+if TYPE_CHECKING:  # the configuration names a forge from FORGES, so it imports this module
+    from issuewave.config import Config
 
 
 @dataclass(frozen=True)
