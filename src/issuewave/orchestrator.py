@@ -294,7 +294,7 @@ class Orchestrator:
             )
         )
 
-    def _agent_exited(
+    def record_agent_exit(
         self, attempt: AttemptRecord, process: proc.Outcome, report: AgentReport
     ) -> None:
         self.ctx.store.update_attempt(
@@ -376,7 +376,7 @@ class _Recorder:
         self.orchestrator, self.attempt = orchestrator, attempt
 
     def agent_exited(self, process: proc.Outcome, report: AgentReport) -> None:
-        self.orchestrator._agent_exited(self.attempt, process, report)
+        self.orchestrator.record_agent_exit(self.attempt, process, report)
 
 
 def _feedback_text(verdict: verify.Verdict) -> str:

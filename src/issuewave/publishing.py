@@ -79,7 +79,6 @@ def pr_body(
 def _pull_record(run_id: RunId, draft: PullRequestDraft, pull: PullRef) -> PullRecord:
     """The store numbers its record; the forge's own number and URL are kept beside it."""
     now = time.time()
-    labels = pull.labels or draft.issue.labels
     return PullRecord(PullNumber(0), run_id, draft.issue.number, draft.head, draft.base,
-                      draft.title, draft.body, labels, "open", now, now,
+                      draft.title, draft.body, pull.labels, "open", now, now,
                       remote_number=pull.remote_number, url=pull.url)  # fmt: skip

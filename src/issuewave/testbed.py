@@ -110,5 +110,5 @@ class TestBed(ScratchCheckout):
         """The tests at `commit` (None: where the checkout stands now, e.g. after a merge)."""
         if commit is not None:
             self.at(commit)
-        cwd = self.folder
-        return asyncio.run(run_tests(self.tests, cwd=cwd, log=self.log, tag=tag or self.tag))
+        outcome = run_tests(self.tests, cwd=self.folder, log=self.log, tag=tag or self.tag)
+        return asyncio.run(outcome)

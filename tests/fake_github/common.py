@@ -3,8 +3,10 @@ saw, and GitHub's constants. Each part of the fake is a mixin over `FakeState`."
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -80,6 +82,27 @@ class FakeState:
 
     def issue_record(self, number: int) -> FakeIssue | None:
         return self.issues.get((self.full_name.lower(), number))
+
+    def _tip(self, branch: str) -> str:
+        """The branch's commit in the bare repository; NO_SHA when there is none."""
+        if self.repository is None:
+            return NO_SHA
+        found = self._git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False)
+        return found.stdout.strip() or NO_SHA
+
+    def _git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """git in the bare repository, as GitHub's own committer on a pinned date."""
+        env = {**os.environ, "GIT_AUTHOR_DATE": STAMP, "GIT_COMMITTER_DATE": STAMP}
+        for role in ("AUTHOR", "COMMITTER"):
+            env |= {f"GIT_{role}_NAME": "GitHub", f"GIT_{role}_EMAIL": "noreply@github.com"}
+        return subprocess.run(
+            ["git", *args],
+            cwd=self.repository,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=check,
+        )
 
     def next_number(self) -> int:
         used = [n for (repo, n) in self.issues if repo == self.full_name.lower()]

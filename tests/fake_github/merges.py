@@ -3,9 +3,7 @@ test gives one): a merge is a real merge or squash commit on the base branch, ma
 
 from __future__ import annotations
 
-import os
 import secrets
-import subprocess
 from urllib.parse import unquote
 
 from fake_github.common import (
@@ -14,7 +12,6 @@ from fake_github.common import (
     MERGE_DOCS,
     NO_SHA,
     REFS_DOCS,
-    STAMP,
     FakeState,
     Json,
 )
@@ -93,26 +90,6 @@ class Merges(FakeState):
             self._git("update-ref", "-d", f"refs/heads/{branch}")
         self.deleted_branches.add(branch)
         return 204, None
-
-    def _tip(self, branch: str) -> str:
-        if self.repository is None:
-            return NO_SHA
-        found = self._git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False)
-        return found.stdout.strip() or NO_SHA
-
-    def _git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """git in the bare repository, as GitHub's own committer on a pinned date."""
-        env = {**os.environ, "GIT_AUTHOR_DATE": STAMP, "GIT_COMMITTER_DATE": STAMP}
-        for role in ("AUTHOR", "COMMITTER"):
-            env |= {f"GIT_{role}_NAME": "GitHub", f"GIT_{role}_EMAIL": "noreply@github.com"}
-        return subprocess.run(
-            ["git", *args],
-            cwd=self.repository,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=check,
-        )
 
 
 def _not_mergeable() -> Json:

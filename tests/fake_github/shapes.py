@@ -7,9 +7,6 @@ from fake_github.common import STAMP, FakeState, Json
 
 
 class Shapes(FakeState):
-    def _tip(self, branch: str) -> str:
-        raise NotImplementedError  # the merges part knows the branches
-
     def api_url(self, path: str) -> str:
         return f"https://api.github.com/repos/{self.full_name}{path}"
 
