@@ -7,6 +7,7 @@ values.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -327,3 +328,12 @@ def test_a_prompt_file_holds_the_prompt_the_attempt_sends(
     sent = Path(argv[argv.index(agent.spec.prompt_flag) + 1]).read_text()
     resumed = case.session is not None and agent.spec.resume is not None
     assert sent == (ctx.retry_prompt if resumed else case.prompt or ctx.prompt)
+
+
+@pytest.mark.parametrize("sandboxed", [True, False])
+def test_claude_is_told_it_is_sandboxed_only_when_it_is(tmp_path: Path, sandboxed: bool) -> None:
+    """As root, `--dangerously-skip-permissions` needs IS_SANDBOX=1; claiming it outside the
+    sandbox would switch off the CLI's own protection for nothing."""
+    agent = AGENTS["claude"](Config(full_auto=True))
+    ctx = dataclasses.replace(standin.context(tmp_path), sandboxed=sandboxed)
+    assert agent.invocation(ctx).env.get("IS_SANDBOX") == ("1" if sandboxed else None)

@@ -41,6 +41,10 @@ class RunContext:
 
     def local_executor(self) -> LocalExecutor:
         return LocalExecutor(
-            LocalSettings(self.git, self.agent, self.tests, self.env, self.config.timeout,
-                          self.base_branch, self.baseline_failures)
+            LocalSettings(
+                self.git, self.agent, self.tests, self.env, self.config.timeout, self.base_branch,
+                self.baseline_failures,
+                branches=frozenset(t.branch for t in self.store.tasks(self.run_id)),
+                worktree_root=self.worktree_root, remote=self.config.remote,
+            )
         )  # fmt: skip

@@ -6,27 +6,40 @@ and base branch untouched, still on its branch, real changes committed, the test
 writes nothing to the store: it reports back (`AttemptEvents` while it runs, an `AttemptResult`
 at the end), and the orchestrator, the only writer of run state, records it.
 
-`LocalExecutor` runs on this machine, in git worktrees of the user's repository. A confined or a
-remote executor implements the same protocol.
+`LocalExecutor` runs on this machine, each issue in a private clone that borrows the user's
+repository's objects read-only: the agent's git state (hooks, config, refs, index) is its own, and
+only the verified branch comes back, fetched with hooks off. After every attempt `guard.py` compares
+the user's repository and the workspace's .git with their state before; a change fails the attempt
+and is undone. A remote executor implements the same protocol.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from issuewave import proc, verify
+from issuewave import guard, proc, verify
 from issuewave.agents.base import Agent, AgentReport, AttemptContext
 from issuewave.errors import IssuewaveError
 from issuewave.git import Git
 from issuewave.naming import one_line
 from issuewave.testbed import TestCommand, run_tests
 from issuewave.types import BranchName, CommitSha
-from issuewave.workspace import Worktree, create_worktree, discard_unstarted, reopen_worktree
+from issuewave.workspace import (
+    Worktree,
+    backup_tip,
+    create_worktree,
+    discard_unstarted,
+    fetch_back,
+    make_pristine,
+    reopen_worktree,
+)
 
 MAX_AGENT_OUTPUT = 64 * 1024 * 1024  # structured output beyond this is not parsed
 
@@ -76,15 +89,40 @@ class LocalSettings:
     timeout: float  # per agent run
     base_branch: BranchName
     baseline_failures: frozenset[str]
+    branches: frozenset[BranchName] = frozenset()  # every branch of the run: issuewave's own
+    worktree_root: Path | None = None  # left out of the main checkout's comparison
+    sandboxed: bool = False  # the kernel keeps the attempt out of the main checkout
+    remote: str = "origin"
 
 
 class LocalExecutor:
-    """Attempts in git worktrees of the user's repository, on this machine."""
+    """Attempts in private clones of the user's repository, on this machine."""
 
     def __init__(self, settings: LocalSettings) -> None:
         self.settings = settings
-        # git worktree add/prune and branch creation share files under .git: one at a time.
+        # Branch creation in the user's repository, one at a time.
         self._workspace_lock = asyncio.Lock()
+        # The tips issuewave gave this run's branches; a branch found elsewhere was moved by an
+        # agent. Read and written together with the refs (attempts end in worker threads).
+        self._tips_lock = threading.Lock()
+        self._tips = {b: t for b in settings.branches if (t := settings.git.rev(f"refs/heads/{b}"))}
+        self.guard = guard.RepositoryGuard(
+            settings.git,
+            own_ref=self._own_ref,
+            leave_out=[settings.worktree_root] if settings.worktree_root else [],
+            scan_checkout=not settings.sandboxed,
+        )
+
+    def _own_ref(self, ref: str) -> bool:
+        """Refs issuewave moves during the run: its backups and journal, this run's branches
+        (checked against `_tips`) and their remote-tracking copies (moved by pushes)."""
+        if ref.startswith("refs/issuewave/"):
+            return True
+        branches = self.settings.branches
+        for prefix in ("refs/heads/", f"refs/remotes/{self.settings.remote}/"):
+            if ref.startswith(prefix) and ref.removeprefix(prefix) in branches:
+                return True
+        return False
 
     # --- workspaces -------------------------------------------------------------------------
     async def prepare(
@@ -98,10 +136,19 @@ class LocalExecutor:
         git = self.settings.git
         if git.branch_exists(branch):
             if started:
-                return reopen_worktree(git, path, branch, base)
+                worktree = reopen_worktree(git, path, branch, base)
+                self._set_tip(branch, git.must_rev(f"refs/heads/{branch}"))
+                return worktree
             # No agent ever ran here: a creation cut short, holding nothing but the base.
             discard_unstarted(git, path, branch, base)
-        return create_worktree(git, path, branch, base)
+        with self._tips_lock:
+            worktree = create_worktree(git, path, branch, base)
+            self._tips[branch] = base
+        return worktree
+
+    def _set_tip(self, branch: BranchName, tip: CommitSha) -> None:
+        with self._tips_lock:
+            self._tips[branch] = tip
 
     async def discard(self, worktree: Worktree) -> None:
         async with self._workspace_lock:
@@ -112,18 +159,18 @@ class LocalExecutor:
     # --- one attempt ------------------------------------------------------------------------
     async def attempt(self, order: AttemptOrder, events: AttemptEvents) -> AttemptResult:
         ctx = order.agent
-        if not ctx.worktree.is_dir():  # a previous attempt removed its own folder
-            await self.prepare(ctx.worktree, ctx.branch, ctx.base, started=True)
-        before = await asyncio.to_thread(
-            verify.snapshot, self.settings.git, self.settings.base_branch
-        )
+        # A previous attempt may have removed or broken its own folder, or planted files in its
+        # .git: the workspace is made whole and pristine before each attempt.
+        await self.prepare(ctx.worktree, ctx.branch, ctx.base, started=True)
+        before = await asyncio.to_thread(self.guard.snapshot)
         process, report = await self._run_agent(order)
         events.agent_exited(process, report)
         verdict, head = await self._verify(order, process, report, before)
         return AttemptResult(process, report, verdict, head)
 
     async def _run_agent(self, order: AttemptOrder) -> tuple[proc.Outcome, AgentReport]:
-        agent, ctx = self.settings.agent, order.agent
+        agent = self.settings.agent
+        ctx = dataclasses.replace(order.agent, sandboxed=self.settings.sandboxed)
         invocation = agent.invocation(ctx)
         process = await proc.supervise(
             invocation.argv,
@@ -148,31 +195,33 @@ class LocalExecutor:
         order: AttemptOrder,
         process: proc.Outcome,
         report: AgentReport,
-        before: verify.CheckoutSnapshot,
+        before: guard.RepositorySnapshot,
     ) -> tuple[verify.Verdict, CommitSha | None]:
         try:
             verdict = await asyncio.to_thread(self._verify_git, order, process, report, before)
-        except IssuewaveError as exc:  # e.g. the agent left a lock file or broke its worktree
-            return verify.Verdict(False, f"the worktree could not be checked: {exc}"), None
-        if not verdict.ok:
-            return verdict, None
-        verdict = await self._run_tests(order)
-        if not verdict.ok:
-            return verdict, None
-        return verdict, self.settings.git.at(order.agent.worktree).must_rev("HEAD")
+            if not verdict.ok:
+                return verdict, None
+            head = await asyncio.to_thread(self._bring_back, order)
+            verdict = await self._run_tests(order)
+            after_tests = await asyncio.to_thread(self._confined, order, before, head)
+        except IssuewaveError as exc:  # e.g. the agent left a lock file or broke its workspace
+            return verify.Verdict(False, f"the workspace could not be checked: {exc}"), None
+        if not after_tests.ok:  # the tests run the agent's code: it is held to the same rules
+            return after_tests, None
+        return (verdict, head) if verdict.ok else (verdict, None)
 
     def _verify_git(
         self,
         order: AttemptOrder,
         process: proc.Outcome,
         report: AgentReport,
-        before: verify.CheckoutSnapshot,
+        before: guard.RepositorySnapshot,
     ) -> verify.Verdict:
         ctx, git = order.agent, self.settings.git
         worktree = git.at(ctx.worktree)
         checks: list[Callable[[], verify.Verdict]] = [
+            lambda: self._confined(order, before, None),  # first: git runs in there next
             lambda: agent_verdict(process, report, order.log_dir, self.settings.timeout),
-            lambda: verify.checkout_untouched(git, before),
             lambda: verify.still_on_branch(worktree, ctx.branch),
         ]
         for check in checks:
@@ -180,7 +229,45 @@ class LocalExecutor:
             if not verdict.ok:
                 return verdict
         worktree.commit_all(order.commit_message)
-        return verify.has_changes(worktree, ctx.base)
+        changed = verify.has_changes(worktree, ctx.base)
+        return changed if not changed.ok else verify.no_escaping_links(worktree, ctx.base)
+
+    def _bring_back(self, order: AttemptOrder) -> CommitSha:
+        """The attempt's commit into the user's branch, so its work is never only in a folder."""
+        ctx = order.agent
+        with self._tips_lock:
+            head = fetch_back(self.settings.git, ctx.worktree, ctx.branch)
+            self._tips[ctx.branch] = head
+        return head
+
+    def _confined(
+        self, order: AttemptOrder, before: guard.RepositorySnapshot, head: CommitSha | None
+    ) -> verify.Verdict:
+        """Nothing outside the workspace changed, its .git is as issuewave wrote it, and (after
+        the tests) its branch is still at the verified commit. What changed is named and undone."""
+        ctx, git = order.agent, self.settings.git
+        named = [f"{c} (undone)" for c in guard.workspace_git_changes(git, ctx.worktree)]
+        make_pristine(git, ctx.worktree)
+        keep = order.log_dir / "undone"
+        named += [f"{c.what} ({c.undo()})" for c in self.guard.changes(before, keep)]
+        named += self._moved_branches()
+        if head is not None and git.at(ctx.worktree).rev(f"refs/heads/{ctx.branch}") != head:
+            named.append(f"the tests moved branch {ctx.branch} away from the verified {head[:12]}")
+        if not named:
+            return verify.Verdict(True)
+        listed = "; ".join(named)
+        return verify.Verdict(False, f"the attempt changed what it must not: {listed}", listed)
+
+    def _moved_branches(self) -> list[str]:
+        """This run's branches (other issues' verified work) still where issuewave left them."""
+        git, named = self.settings.git, []
+        with self._tips_lock:
+            for branch, tip in self._tips.items():
+                now = git.rev(f"refs/heads/{branch}")
+                if now != tip:
+                    moved = f"branch {branch} moved from {tip[:12]} to {(now or 'nothing')[:12]}"
+                    named.append(f"{moved} ({_put_back(git, branch, tip, now)})")
+        return named
 
     async def _run_tests(self, order: AttemptOrder) -> verify.Verdict:
         log, tag = order.log_dir / "tests.log", f"{order.agent.tag}-tests"
@@ -188,6 +275,14 @@ class LocalExecutor:
         return verify.judge_tests(
             outcome.returncode, outcome.tail(), self.settings.baseline_failures
         )
+
+
+def _put_back(git: Git, branch: BranchName, tip: CommitSha, moved_to: CommitSha | None) -> str:
+    kept = ""
+    if moved_to is not None:
+        kept = f"; what it pointed to is kept as {backup_tip(git, branch, moved_to)}"
+    git.update_ref(f"refs/heads/{branch}", tip)
+    return f"put back{kept}"
 
 
 def agent_verdict(

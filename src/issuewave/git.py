@@ -12,8 +12,14 @@ from issuewave import proc
 from issuewave.errors import PrecheckError
 from issuewave.types import BranchName, CommitSha
 
-# Automatic gc or maintenance in the middle of parallel worktree operations takes locks we need.
-_QUIET_CONFIG = ("-c", "gc.auto=0", "-c", "maintenance.auto=false")
+# Automatic gc or maintenance in the middle of parallel workspace operations takes locks we need.
+# No hook and no fsmonitor ever runs inside issuewave's own git calls: an agent may have planted
+# one (in a repository's config or hooks, or the global config) between two checks.
+_QUIET_CONFIG = (
+    "-c", "gc.auto=0", "-c", "maintenance.auto=false",
+    "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
+)  # fmt: skip
+ZERO_SHA = "0" * 40
 FALLBACK_IDENTITY = ("-c", "user.name=issuewave", "-c", "user.email=issuewave@localhost")
 
 
@@ -100,17 +106,31 @@ class Git:
     def is_valid_branch_name(self, name: str) -> bool:
         return self.run("check-ref-format", "--branch", name, check=False).returncode == 0
 
+    # Diffs never run an external diff or textconv program a repository's config names.
     def changed_files(self, base: str, head: str) -> list[str]:
-        return self.out("diff", "--name-only", "-z", base, head).split("\0") if base != head else []
+        if base == head:
+            return []
+        return self.out("diff", *_NO_PROGRAMS, "--name-only", "-z", base, head).split("\0")
 
     def diff_stat(self, base: str, head: str) -> str:
-        return self.out("diff", "--shortstat", base, head)
+        return self.out("diff", *_NO_PROGRAMS, "--shortstat", base, head)
 
     def diff_stat_by_file(self, base: str, head: str, width: int = 100) -> str:
-        return self.out("diff", f"--stat={width}", base, head)
+        return self.out("diff", *_NO_PROGRAMS, f"--stat={width}", base, head)
 
     def diff(self, base: str, head: str, paths: Sequence[str] = ()) -> str:
-        return self.out("diff", f"{base}..{head}", "--", *paths)
+        return self.out("diff", *_NO_PROGRAMS, f"{base}..{head}", "--", *paths)
+
+    def symlinks_added(self, base: str, head: str) -> list[tuple[str, str]]:
+        """(path, target) of every symbolic link that `head` adds or changes against `base`."""
+        lines = self.out("diff", *_NO_PROGRAMS, "--raw", "-z", "--no-abbrev", "--diff-filter=AMT",
+                         base, head).split("\0")  # fmt: skip
+        links = []
+        for meta, path in zip(lines[0::2], lines[1::2], strict=False):
+            fields = meta.split()
+            if len(fields) >= 4 and fields[1] == "120000":
+                links.append((path, self.out("cat-file", "blob", fields[3])))
+        return links
 
     def remote_url(self, remote: str) -> str | None:
         done = self.run("remote", "get-url", remote, check=False)
@@ -139,6 +159,24 @@ class Git:
         """Delete only if the branch still points where we backed it up from."""
         self.run("update-ref", "-d", f"refs/heads/{branch}", expected_tip)
 
+    def create_ref(self, ref: str, new: str) -> None:
+        """Create `ref` at `new`; refuses when it exists."""
+        self.run("update-ref", ref, new, ZERO_SHA)
+
+    def delete_ref(self, ref: str) -> None:
+        self.run("update-ref", "-d", ref)
+
+    def symbolic_ref(self, name: str, ref: str) -> None:
+        self.run("symbolic-ref", name, ref)
+
+    def all_refs(self) -> dict[str, str]:
+        """Every ref (tags and notes included) with the object it names, and HEAD's target."""
+        lines = self.out("for-each-ref", "--format=%(refname) %(objectname)").splitlines()
+        refs = dict(line.split(" ", 1) for line in lines)
+        head = self.run("symbolic-ref", "--quiet", "HEAD", check=False).stdout.strip()
+        refs["HEAD"] = head or (self.rev("HEAD") or "")
+        return refs
+
     def refs(self, prefix: str) -> list[tuple[str, CommitSha]]:
         lines = self.out("for-each-ref", "--format=%(refname) %(objectname)", prefix).splitlines()
         return [(name, CommitSha(sha)) for name, sha in (line.split(" ", 1) for line in lines)]
@@ -163,6 +201,34 @@ class Git:
 
     def worktrees(self) -> list[WorktreeEntry]:
         return _parse_worktrees(self.out("worktree", "list", "--porcelain"))
+
+    # --- private clones --------------------------------------------------------------------
+    def init_clone_of(self, path: Path, source_objects: Path) -> Git:
+        """An empty repository at `path` that reads `source_objects` (never writes them): no
+        template (no sample hooks), no remote, no refs of the source."""
+        path.mkdir(parents=True, exist_ok=True)
+        proc.run(["git", *_QUIET_CONFIG, "init", "--quiet", "--template=", str(path)], cwd=path)
+        clone = Git(path)
+        alternates = clone.git_dir() / "objects" / "info" / "alternates"
+        alternates.parent.mkdir(parents=True, exist_ok=True)
+        alternates.write_text(f"{source_objects}\n")
+        return clone
+
+    def fetch_from(self, source: Path, ref: str) -> None:
+        """The objects of `ref` in the repository at `source`, copied here; no ref written here
+        (the caller moves its own ref with compare-and-swap), no tags, no submodules."""
+        self.run("fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
+                 "--no-recurse-submodules", str(source), ref)  # fmt: skip
+
+    def checkout_branch_files(self, branch: str) -> None:
+        """Point HEAD at `branch` and make the index and files match it (a new clone's first
+        checkout: there is nothing to lose)."""
+        self.symbolic_ref("HEAD", f"refs/heads/{branch}")
+        self.run("read-tree", "--reset", "-u", "HEAD")
+
+    def config_value(self, key: str) -> str | None:
+        done = self.run("config", "--get", key, check=False)
+        return done.stdout.strip() if done.returncode == 0 else None
 
     # --- remotes ---------------------------------------------------------------------------
     def push(self, remote: str, branch: str) -> None:
@@ -225,7 +291,17 @@ class Git:
         self.run(*self.identity_args, "commit", "--quiet", "--no-verify", "-m", message)
 
     def status(self) -> str:
-        return self.run("status", "--porcelain=v1", "-z", "--untracked-files=all").stdout
+        """Porcelain status; never rewrites the index (the user may be working in this checkout)."""
+        return self.run(
+            "--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all"
+        ).stdout
+
+    def ignored_files(self, leave_out: Sequence[str] = ()) -> list[str]:
+        """Every file git ignores here (a .env, build output), but those under `leave_out`."""
+        pathspec = [f":(exclude,top){folder}" for folder in leave_out]
+        done = self.run("ls-files", "-z", "--others", "--ignored", "--exclude-standard",
+                        "--", ":/", *pathspec)  # fmt: skip
+        return [name for name in done.stdout.split("\0") if name]
 
     def commit_all(self, message: str) -> bool:
         """Stage everything and commit; False when there was nothing to commit."""
@@ -234,6 +310,9 @@ class Git:
             return False
         self.commit(message)
         return True
+
+
+_NO_PROGRAMS = ("--no-ext-diff", "--no-textconv")
 
 
 def _last_lines(text: str, count: int = 10) -> str:

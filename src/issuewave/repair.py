@@ -47,7 +47,7 @@ def _prepare(project: Project, run: RunRecord, pair: Pair, redone: set[int]) -> 
     tasks = {t.issue: t for t in project.store.tasks(run.id)}
     redo, keep = _choose(tasks[IssueNumber(pair.a)], tasks[IssueNumber(pair.b)], redone)
     worktree = Path(redo.worktree)
-    if worktree.is_dir():  # anything left in the worktree goes into the backup too
+    if worktree.is_dir():  # anything left in the workspace goes into the backup too
         save_uncommitted(project.git, worktree, f"issuewave: saved before repairing #{redo.issue}")
     saved = backup_branch(project.git, redo.branch)
     old_tip = CommitSha(redo.head_commit or "")
@@ -83,9 +83,10 @@ def _choose(a: TaskRecord, b: TaskRecord, redone: set[int]) -> tuple[TaskRecord,
 
 
 def _move_branch(git: Git, path: Path, branch: BranchName, base: CommitSha) -> None:
-    """The branch (already backed up) restarts at the new base, in its own clean worktree."""
+    """The branch (already backed up) restarts at the new base, in its own clean workspace."""
     worktree = reopen_worktree(git, path, branch, base)
     git.at(worktree.path).reset_hard(base)
+    git.update_ref(f"refs/heads/{branch}", base)
 
 
 def _feedback(

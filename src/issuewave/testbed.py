@@ -9,6 +9,7 @@ credentials), timeout, log file and supervision (own process group, all of it ki
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,13 @@ from typing import Self
 
 from issuewave import proc
 from issuewave.git import Git
+from issuewave.types import CommitSha
+from issuewave.workspace import (
+    make_pristine,
+    pristine_git_files,
+    registered_worktree,
+    write_pristine,
+)
 
 
 @dataclass(frozen=True)
@@ -60,31 +68,48 @@ async def run_tests(tests: TestCommand, *, cwd: Path, log: Path, tag: str) -> Te
 
 
 class ScratchCheckout:
-    """A detached worktree of issuewave's own: made on first use, moved from commit to commit,
-    removed at the end (a leftover of a killed earlier use is replaced)."""
+    """A private clone of issuewave's own (it borrows the repository's objects, and the code
+    tested in it cannot reach the repository's hooks, config or refs): made on first use, moved
+    from commit to commit, removed at the end (a leftover of a killed earlier use is replaced)."""
 
     def __init__(self, git: Git, folder: Path) -> None:
         self.git, self.folder = git, folder
-        self._worktree: Git | None = None
+        self._clone: Git | None = None
 
     def at(self, commit: str) -> Git:
-        if self._worktree is None:
-            if self.folder.exists():
-                self.git.worktree_remove(self.folder, even_locked=True)
-            self.git.worktree_add_detached(self.folder, commit)
-            self._worktree = self.git.at(self.folder)
-        self._worktree.checkout_detached(commit)
-        return self._worktree
+        if self._clone is None:
+            self._remove_leftover()
+            self._clone = self.git.init_clone_of(self.folder, self.git.common_dir() / "objects")
+            write_pristine(self.folder, pristine_git_files(self.git))
+        else:
+            make_pristine(self.git, self.folder)  # the last tests ran code in here
+        self._clone.checkout_detached(commit)
+        return self._clone
+
+    def bring_back(self) -> CommitSha:
+        """The commit checked out here (a merge or rebase made here) into the repository."""
+        assert self._clone is not None, "nothing checked out yet"
+        make_pristine(self.git, self.folder)
+        head = self._clone.must_rev("HEAD")
+        if self.git.rev(head) is None:
+            self.git.fetch_from(self.folder, "HEAD")
+        return head
 
     def reset(self, commit: str) -> None:
-        if self._worktree is not None:
-            self._worktree.reset_hard(commit, check=False)
+        if self._clone is not None:
+            self._clone.reset_hard(commit, check=False)
 
     def close(self) -> None:
-        if self._worktree is not None:
-            self._worktree = None
+        if self._clone is not None:
+            self._clone = None
+            self._remove_leftover()
+
+    def _remove_leftover(self) -> None:
+        if registered_worktree(self.git, self.folder) is not False:  # issuewave 0.x made worktrees
             self.git.worktree_remove(self.folder, even_locked=True)
             self.git.worktree_prune()
+        elif self.folder.exists():
+            shutil.rmtree(self.folder)
 
     def __enter__(self) -> Self:
         return self

@@ -1,13 +1,13 @@
 """An agent's "done" is a claim, not a fact.
 
 An attempt is accepted only when the agent exited 0 in time, its branch holds real changes against
-its base, the test command passes in the worktree, and the base branch and the main checkout are as
-they were.
+its base and no link out of the workspace, the test command passes in the workspace, and nothing
+outside it changed (`guard.py`).
 """
 
 from __future__ import annotations
 
-import hashlib
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,44 +34,6 @@ class Verdict:
     feedback: str = ""
 
 
-@dataclass(frozen=True)
-class CheckoutSnapshot:
-    """The main checkout and base branch as they were; compared after every attempt."""
-
-    base_ref: str
-    base_tip: CommitSha
-    head: CommitSha | None
-    status_digest: str
-
-
-def snapshot(git: Git, base_ref: str) -> CheckoutSnapshot:
-    return CheckoutSnapshot(base_ref, git.must_rev(base_ref), git.rev("HEAD"), _status_digest(git))
-
-
-def _status_digest(git: Git) -> str:
-    """Porcelain status plus size and mtime of each dirty file: catches edits to dirty files too."""
-    status = git.status()
-    digest = hashlib.sha256(status.encode())
-    for path in _status_paths(status):
-        full = git.cwd / path
-        if full.is_file():
-            stat = full.stat()
-            digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    return digest.hexdigest()
-
-
-def _status_paths(status: str) -> list[str]:
-    return [entry[3:] for entry in status.split("\0") if len(entry) > 3]
-
-
-def checkout_untouched(git: Git, before: CheckoutSnapshot) -> Verdict:
-    if git.rev(before.base_ref) != before.base_tip:
-        return Verdict(False, f"the base branch {before.base_ref} moved during the attempt")
-    if git.rev("HEAD") != before.head or _status_digest(git) != before.status_digest:
-        return Verdict(False, f"files in the main checkout {git.cwd} changed during the attempt")
-    return Verdict(True)
-
-
 def still_on_branch(worktree: Git, branch: str) -> Verdict:
     current = worktree.current_branch()
     if current != branch:
@@ -85,6 +47,18 @@ def has_changes(worktree: Git, base: CommitSha) -> Verdict:
     head = worktree.must_rev("HEAD")
     if head == base or not worktree.changed_files(base, head):
         return Verdict(False, "the agent exited without changing anything")
+    return Verdict(True)
+
+
+def no_escaping_links(worktree: Git, base: CommitSha) -> Verdict:
+    """No symbolic link the agent committed leads out of the workspace: the tests, a later
+    checkout or the user would write through it into their own files."""
+    root = worktree.cwd
+    for path, target in worktree.symlinks_added(base, "HEAD"):
+        resolved = Path(os.path.normpath(root / Path(path).parent / target))
+        if not resolved.is_relative_to(root) or resolved.is_relative_to(root / ".git"):
+            return Verdict(False, f"the agent added a symbolic link that leads out of its "
+                           f"workspace: {path} -> {target}")  # fmt: skip
     return Verdict(True)
 
 

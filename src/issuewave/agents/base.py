@@ -72,6 +72,8 @@ class AttemptContext:
     # On a retry: the short prompt for a resumed session (the feedback), the full one otherwise.
     retry_prompt: str | None = None
     settings: AgentSettings = field(default_factory=AgentSettings)
+    # The attempt really runs in the sandbox (set by the executor, never assumed).
+    sandboxed: bool = False
 
     @property
     def prompt(self) -> str:

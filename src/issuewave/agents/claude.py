@@ -51,6 +51,8 @@ SPEC = AgentSpec(
     # Edits are accepted; the bare tool name allows every Bash command (run in the worktree).
     safe=("--permission-mode", "acceptEdits", "--allowedTools", "Bash"),
     full_auto=("--dangerously-skip-permissions",),
+    # As root, `--dangerously-skip-permissions` exits 1 unless the CLI is told it is sandboxed.
+    sandbox_env={"IS_SANDBOX": "1"},
     resume=Resume(("--resume",), names_new="--session-id"),
     order=(Part.HEADLESS, Part.RESUME, Part.PERMISSIONS, Part.MODEL, Part.EXTRA),
 )

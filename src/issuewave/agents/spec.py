@@ -94,6 +94,9 @@ class AgentSpec:
     prompt_flag: str = ""
     stdin_marker: tuple[str, ...] = ()  # e.g. ("-",): an argument saying "read stdin"
     env: Mapping[str, str] = field(default_factory=dict)
+    # Set only when the attempt really runs in the sandbox: how a CLI that refuses its
+    # approve-everything mode as root is told that it is confined (Claude Code: IS_SANDBOX=1).
+    sandbox_env: Mapping[str, str] = field(default_factory=dict)
     order: tuple[Part, ...] = DEFAULT_ORDER
 
 
@@ -148,7 +151,8 @@ class CliAgent:
         return ()
 
     def environment(self, ctx: AttemptContext) -> dict[str, str]:
-        return {**issue_variables(ctx), **self.spec.env}
+        confined = self.spec.sandbox_env if ctx.sandboxed else {}
+        return {**issue_variables(ctx), **self.spec.env, **confined}
 
     def _part(self, part: Part, ctx: AttemptContext, session: str | None) -> tuple[str, ...]:
         spec = self.spec

@@ -1,7 +1,7 @@
-"""`issuewave clean`: remove the worktrees of landed or rolled-back issues and say what it freed.
+"""`issuewave clean`: remove the workspaces of landed or rolled-back issues and say what it freed.
 
-A worktree with uncommitted changes is never removed, and a branch is deleted only when its work
-is merged into the base branch or saved under refs/issuewave/backup/.
+A workspace with changes its branch does not hold is never removed, and a branch is deleted only
+when its work is merged into the base branch or saved under refs/issuewave/backup/.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from issuewave.git import Git, WorktreeEntry
 from issuewave.project import open_project
 from issuewave.store import Store, run_lock
 from issuewave.ui import say
-from issuewave.workspace import BACKUP_PREFIX
+from issuewave.workspace import BACKUP_PREFIX, remove_workspace, unsaved_changes, workspaces
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ def clean(*, cwd: Path, dry_run: bool = False) -> int:
     run = store.latest_run()
     base = f"refs/heads/{run.base_branch}" if run else f"refs/heads/{git.default_branch()}"
     root = project.worktree_root
-    ours = [w for w in git.worktrees() if _inside(w.path, root)]
+    ours = workspaces(git, root)
     freed = 0
     with run_lock(store.home, "clean"):
         for entry in ours:
@@ -40,14 +40,15 @@ def clean(*, cwd: Path, dry_run: bool = False) -> int:
                 continue
             freed += _remove(git, entry, base)
             say(f"removed {entry.path}: {verdict.why}")
-        git.worktree_prune()
     say(f"reclaimed {_size(freed)}" if not dry_run else "nothing removed (dry run)")
     return 0
 
 
 def _judge(git: Git, store: Store, entry: WorktreeEntry, base: str) -> Verdict:
-    if git.at(entry.path).status():
-        return Verdict(False, "it has uncommitted changes")
+    if unsaved_changes(git, entry.path):
+        dirty = bool(git.at(entry.path).status())  # the .git is pristine again by now
+        why = "it has uncommitted changes" if dirty else "it has commits its branch lacks"
+        return Verdict(False, why)
     if entry.head is not None and git.is_ancestor(entry.head, base):
         return Verdict(True, f"its work is merged into {base.removeprefix('refs/heads/')}")
     if entry.branch is None or not git.branch_exists(entry.branch):
@@ -63,19 +64,11 @@ def _backed_up(git: Git, branch: str, head: str) -> bool:
 
 def _remove(git: Git, entry: WorktreeEntry, base: str) -> int:
     size = _disk_usage(entry.path)
-    git.worktree_remove(entry.path)
+    remove_workspace(git, entry.path)
     merged = entry.head is not None and git.is_ancestor(entry.head, base)
     if entry.branch and merged and git.branch_exists(entry.branch):
         git.delete_branch(entry.branch, git.must_rev(f"refs/heads/{entry.branch}"))
     return size
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root)
-    except ValueError:
-        return False
-    return True
 
 
 def _disk_usage(path: Path) -> int:

@@ -19,7 +19,13 @@ from issuewave.project import Project, open_project
 from issuewave.store import BLOCKED, FAILED, Store, TaskRecord, run_lock
 from issuewave.types import IssueNumber, RunId
 from issuewave.ui import say
-from issuewave.workspace import backup_branch, registered_worktree, save_uncommitted
+from issuewave.workspace import (
+    backup_branch,
+    is_workspace,
+    registered_worktree,
+    remove_workspace,
+    save_uncommitted,
+)
 
 
 @dataclass(frozen=True)
@@ -79,12 +85,10 @@ def _by_pattern(project: Project, number: int) -> Target:
 
 def _roll_back(git: Git, store: Store, target: Target, *, keep_branch: bool) -> None:
     path = target.worktree
-    if path.is_dir() and registered_worktree(git, path) is not False:
-        save_uncommitted(git, path, f"issuewave: work left in the worktree of #{target.issue}")
+    if is_workspace(path) or registered_worktree(git, path) is not False:
+        save_uncommitted(git, path, f"issuewave: work left in the workspace of #{target.issue}")
     saved = backup_branch(git, target.branch)
-    if path.is_dir() and registered_worktree(git, path) is not False:
-        git.worktree_remove(path)
-    git.worktree_prune()
+    remove_workspace(git, path)
     if saved is not None and not keep_branch:
         git.delete_branch(target.branch, saved[1])
     pr = store.pull_for_head(target.branch)

@@ -88,7 +88,7 @@ class _Lander:
         worktree = self.bed.at(old)
         if not self._merge(worktree, task):
             return False
-        new = worktree.must_rev("HEAD")
+        new = self.bed.bring_back()  # before the tests: their code cannot touch the commit
         tests = self.bed.test(tag=f"{self.run.id}-land-{task.issue}")
         if not tests.passed:
             self.bed.reset(self.base_ref)

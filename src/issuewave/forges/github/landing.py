@@ -224,7 +224,7 @@ class _GitHubLander:
                 f"Its tip is saved as {backup}. Rebase it by hand and merge PR #{pull.number} "
                 f"on GitHub, then run `issuewave land` again:\n{conflict}")  # fmt: skip
             return None
-        new = worktree.must_rev("HEAD")
+        new = self.scratch.bring_back()
         self.store.log_event(self.run.id, task.issue, "restacked", branch=pull.head,
                              old=pull.head_sha, new=new, onto=onto, backup=backup)  # fmt: skip
         if not self._force_push(task, pull, new):
