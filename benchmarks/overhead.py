@@ -9,6 +9,11 @@ is timed separately and added to issuewave's figure for the side-by-side ratio. 
 the script keeps its worktrees too (removed at the end, timed apart), to tell a per-issue cost that
 grows with the worktrees already there (the system's) from one that grows in issuewave.
 
+issuewave's workspaces are private clones (they borrow the repository's objects), so its cleanup
+is their removal (`rm -rf`), timed the same way. The sandbox's cost per attempt is measured side by
+side: the same run at jobs=1 with `--sandbox bwrap` against `--sandbox none` (the agent and the test
+command each start under bubblewrap in the first).
+
 Every variant starts from a byte-identical copy of one repository, in the same run.
 """
 
@@ -43,7 +48,7 @@ done
 CLEANUP = """\
 set -euo pipefail
 cd "$1"
-for path in .worktrees/issue-*; do git worktree remove "$path"; done
+for path in .worktrees/issue-*; do rm -rf "$path"; done
 """
 AGENT = "sh -c 'echo done $ISSUEWAVE_ISSUE > issue-$ISSUEWAVE_ISSUE.txt'"
 
@@ -96,6 +101,7 @@ def measure(box: c.Sandbox, template: Path, issues: int, files: int, profile: Pa
     by_hand = run_script(box, template, issues, "remove")
     keeping = run_script(box, template, issues, "keep")
     runs = {jobs: run_issuewave(box, template, issues, jobs, profile) for jobs in (1, 2)}
+    sandboxed = run_issuewave(box, template, issues, 1, None, sandbox="bwrap")
     c.header(
         f"Overhead: {issues} independent issues on a repository of {files} files",
         {
@@ -103,8 +109,9 @@ def measure(box: c.Sandbox, template: Path, issues: int, files: int, profile: Pa
             "agent": AGENT,
             "test command": "true",
             "per issue": "wall time of the whole run (process start to exit) / issues",
-            "cleanup": "issuewave keeps its worktrees; `git worktree remove` of each is timed "
+            "cleanup": "issuewave keeps its workspaces (private clones); removing each is timed "
             "separately and added in the '+ cleanup' rows (the first script removes its own)",
+            "sandbox": "issuewave rows run with --sandbox none, but the last (--sandbox bwrap)",
         },
     )
     base = by_hand["wall"]
@@ -121,8 +128,12 @@ def measure(box: c.Sandbox, template: Path, issues: int, files: int, profile: Pa
             [f"issuewave jobs={jobs}, run + cleanup", whole, _ms(whole, issues),
              c.ratio(whole, base)],
         ]  # fmt: skip
+    rows.append(["issuewave jobs=1, sandbox bwrap, run only", sandboxed["wall"],
+                 _ms(sandboxed["wall"], issues), c.ratio(sandboxed["wall"], base)])  # fmt: skip
     c.print_table(["variant", "total s", "per issue ms", "× script"], rows)
     print()
+    cost = c.ratio(sandboxed["wall"], runs[1]["wall"])
+    print(f"The sandbox's cost: jobs=1 with bwrap / jobs=1 without = {cost:.3f} (aim: <= 1.10)\n")
     starts = {
         "script, removing each worktree": by_hand["starts"],
         "script keeping worktrees": keeping["starts"],
@@ -140,14 +151,16 @@ def run_script(box: c.Sandbox, template: Path, issues: int, mode: str) -> dict[s
 
 
 def run_issuewave(
-    box: c.Sandbox, template: Path, issues: int, jobs: int, profile: Path | None
-) -> dict[str, Any]:
-    repo = copy_of(box, template, f"issuewave-j{jobs}")
+    box: c.Sandbox, template: Path, issues: int, jobs: int, profile: Path | None,
+    sandbox: str = "none",
+) -> dict[str, Any]:  # fmt: skip
+    repo = copy_of(box, template, f"issuewave-j{jobs}-{sandbox}")
     spy = None
     if profile is not None:
         profile.mkdir(parents=True, exist_ok=True)
         spy = profile / f"overhead-j{jobs}.txt"
-    run = c.issuewave(box, repo, "run", "--plain", "--json", "--jobs", str(jobs), profile=spy)
+    run = c.issuewave(box, repo, "run", "--plain", "--json", "--jobs", str(jobs),
+                      "--sandbox", sandbox, profile=spy)  # fmt: skip
     if spy is not None:
         print(f"\nprofile of jobs={jobs} ({spy}), inclusive seconds:")
         for name, seconds in c.profile_summary(spy):

@@ -279,3 +279,24 @@ def test_missing_base_branch_is_a_clear_precheck(project: Project) -> None:
     assert done.returncode == 1
     assert "the base branch 'release-9' does not exist" in done.stderr
     assert git(project.root, "branch", "--list", "feature/*") == ""
+
+
+def test_a_failing_agent_is_reported_with_its_own_last_word(project: Project) -> None:
+    project.add_issue(1, "Fails loudly")
+    project.commit("issue")
+    failing = project.agent(
+        "loud",
+        """
+        import sys
+        print("working...", file=sys.stderr)
+        print("Error: the folder is not trusted (use --skip-trust)", file=sys.stderr)
+        print("", file=sys.stderr)
+        sys.exit(55)
+        """,
+    )
+    project.configure(agent_cmd=failing, max_attempts=1)
+    done = project.cli("run", "--json")
+    (task,) = json.loads(done.stdout)["issues"]
+    assert task["reason"] == (
+        "the agent exited with status 55: Error: the folder is not trusted (use --skip-trust)"
+    )

@@ -298,4 +298,19 @@ def agent_verdict(
         return verify.Verdict(
             False, f"the agent reported an error: {one_line(report.error)}", errors
         )
-    return verify.Verdict(False, f"the agent exited with status {process.returncode}", errors)
+    said = last_meaningful_line(verify.read_tail(log_dir / "agent.err"))
+    reason = f"the agent exited with status {process.returncode}"
+    return verify.Verdict(False, f"{reason}: {one_line(said)}" if said else reason, errors)
+
+
+def last_meaningful_line(text: str) -> str:
+    """The CLI's own last word on stderr: not blank, not a bare traceback frame or separator."""
+    for line in reversed(text.splitlines()):
+        stripped = line.strip()
+        if (
+            len(stripped) > 2
+            and not stripped.startswith(('File "', "^", "at "))
+            and any(ch.isalpha() for ch in stripped)
+        ):
+            return stripped[:300]
+    return ""

@@ -86,7 +86,7 @@ def _show_results(target: Path) -> None:
     say(
         "where everything is:\n"
         f"  project and main checkout  {target}\n"
-        f"  one worktree per issue     {project.worktree_root}/issue-N (branches feature/issue-N)\n"
+        f"  one workspace per issue    {project.worktree_root}/issue-N (branches feature/issue-N)\n"
         f"  state store (SQLite)       {project.store.path}\n"
         f"  agent and test logs        {project.store.home / 'runs' / run.id}\n"
         f"  this report                {report_path}\n"
