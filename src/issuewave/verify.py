@@ -8,23 +8,14 @@ they were.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from issuewave import proc
 from issuewave.git import Git
+from issuewave.testids import TestResults, read_results
 from issuewave.types import CommitSha
-
-# Test ids named in a failing run, by the runners people use most; the baseline comparison needs
-# them. A runner we cannot read gives an empty set, and then any failure counts.
-_FAILED_TEST_PATTERNS = (
-    re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M),  # pytest -q / -rA summary
-    re.compile(r"^--- FAIL: (\S+)", re.M),  # go test
-    re.compile(r"^test (\S+) \.\.\. FAILED", re.M),  # cargo test
-    re.compile(r"^(?:FAIL|ERROR): (\S+ \(\S+\))", re.M),  # unittest
-)
 
 
 @dataclass(frozen=True)
@@ -89,19 +80,25 @@ def has_changes(worktree: Git, base: CommitSha) -> Verdict:
 
 
 def failed_test_ids(output: str) -> frozenset[str]:
-    return frozenset(m for p in _FAILED_TEST_PATTERNS for m in p.findall(output))
+    """The failing tests a run's output names (`testids`, the one parser)."""
+    return read_results(output).failed
 
 
 def judge_tests(
-    returncode: int | None, output: str, baseline_failures: Iterable[str] | None
+    returncode: int | None,
+    output: str,
+    baseline_failures: Iterable[str] | None,
+    *,
+    results: TestResults | None = None,
 ) -> Verdict:
-    """Pass on exit 0; with a failing baseline, pass when every failure was already there."""
+    """Pass on exit 0; with a failing baseline, pass when every failure was already there.
+    `results`: the run's test ids when known (its JUnit reports read); else read from `output`."""
     if returncode == 0:
         return Verdict(True)
     if returncode is None:
         return Verdict(False, "the test command timed out", output)
     known = frozenset(baseline_failures or ())
-    failures = failed_test_ids(output)
+    failures = (results or read_results(output)).failed
     if known and failures and failures <= known:
         return Verdict(True, f"only tests that already failed on the base failed ({len(failures)})")
     new = sorted(failures - known)
