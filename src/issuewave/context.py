@@ -14,6 +14,7 @@ from issuewave.git import Git
 from issuewave.plan import Plan
 from issuewave.store import Store
 from issuewave.testbed import TestCommand
+from issuewave.testchecks import TestChecks, acceptance_of, private_root, recorded_results
 from issuewave.types import BranchName, CommitSha, RunId
 
 
@@ -42,5 +43,14 @@ class RunContext:
     def local_executor(self) -> LocalExecutor:
         return LocalExecutor(
             LocalSettings(self.git, self.agent, self.tests, self.env, self.config.timeout,
-                          self.base_branch, self.baseline_failures)
+                          self.base_branch, self.baseline_failures, checks=self.test_checks())
+        )  # fmt: skip
+
+    def test_checks(self) -> TestChecks:
+        """Verification's checks after the workspace's tests, as this run sets them."""
+        return TestChecks(
+            self.git, self.tests, self.config.tests_policy, self.baseline_failures,
+            recorded_results(self.store, self.run_id, self.git, self.base_commit),
+            acceptance_of(self.git.cwd, self.store.tasks(self.run_id)),
+            scratch_root=self.run_dir / "scratch", private_root=private_root(self.run_dir),
         )  # fmt: skip

@@ -25,6 +25,7 @@ from issuewave.errors import IssuewaveError
 from issuewave.git import Git
 from issuewave.naming import one_line
 from issuewave.testbed import TestCommand, run_tests
+from issuewave.testchecks import AttemptTests, TestChecks, check_attempt
 from issuewave.types import BranchName, CommitSha
 from issuewave.workspace import Worktree, create_worktree, discard_unstarted, reopen_worktree
 
@@ -76,6 +77,9 @@ class LocalSettings:
     timeout: float  # per agent run
     base_branch: BranchName
     baseline_failures: frozenset[str]
+    # The checks after the workspace's own test run (tests the agent cannot weaken, hidden
+    # acceptance tests); None: the exit status alone decides, against the known failures.
+    checks: TestChecks | None = None
 
 
 class LocalExecutor:
@@ -183,11 +187,18 @@ class LocalExecutor:
         return verify.has_changes(worktree, ctx.base)
 
     async def _run_tests(self, order: AttemptOrder) -> verify.Verdict:
-        log, tag = order.log_dir / "tests.log", f"{order.agent.tag}-tests"
-        outcome = await run_tests(self.settings.tests, cwd=order.agent.worktree, log=log, tag=tag)
-        return verify.judge_tests(
-            outcome.returncode, outcome.tail(), self.settings.baseline_failures
-        )
+        ctx, checks = order.agent, self.settings.checks
+        log, tag = order.log_dir / "tests.log", f"{ctx.tag}-tests"
+        outcome = await run_tests(self.settings.tests, cwd=ctx.worktree, log=log, tag=tag)
+        if checks is None:
+            return verify.judge_tests(
+                outcome.returncode,
+                outcome.tail(),
+                self.settings.baseline_failures,
+                results=outcome.results,
+            )
+        job = AttemptTests(ctx.worktree, ctx.base, ctx.issue.number, ctx.tag, order.log_dir)
+        return await check_attempt(checks, job, outcome, lock=self._workspace_lock)
 
 
 def agent_verdict(

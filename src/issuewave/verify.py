@@ -2,7 +2,8 @@
 
 An attempt is accepted only when the agent exited 0 in time, its branch holds real changes against
 its base, the test command passes in the worktree, and the base branch and the main checkout are as
-they were.
+they were; then the tests that passed on its base still pass and its hidden acceptance tests pass
+(`testchecks`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from issuewave import proc
+from issuewave.findings import Findings
 from issuewave.git import Git
 from issuewave.testids import TestResults, read_results
 from issuewave.types import CommitSha
@@ -22,7 +24,8 @@ from issuewave.types import CommitSha
 class Verdict:
     ok: bool
     reason: str = ""
-    feedback: str = ""
+    feedback: str = ""  # for the agent's next attempt, with the reason
+    findings: Findings | None = None  # what the test checks found (recorded with the attempt)
 
 
 @dataclass(frozen=True)
