@@ -280,3 +280,32 @@ def test_tracked_acceptance_tests_are_refused_before_anything_is_created(
     assert git(project.root, "branch", "--list", "feature/*") == ""
     assert not (project.root / ".worktrees").exists()
     assert not (project.root / ".git" / "issuewave" / "runs").exists()
+
+
+# Passes its own tests, and skips any test it did not write: the hidden ones among them.
+SKIPPING_AGENT = r"""
+import pathlib
+pathlib.Path("calc.py").write_text(pathlib.Path("calc.py").read_text()
+                                   + "\n\ndef mul(a, b):\n    return a + b\n")
+pathlib.Path("tests/test_mul.py").write_text(
+    "from calc import mul\n\n\ndef test_mul():\n    assert mul(2, 2) == 4\n")
+pathlib.Path("conftest.py").write_text(
+    "import pytest\n\nMINE = ('test_calc.py', 'test_mul.py')\n\n"
+    "def pytest_collection_modifyitems(items):\n"
+    "    for item in items:\n"
+    "        if item.path.name not in MINE:\n"
+    "            item.add_marker(pytest.mark.skip(reason='not mine'))\n")
+"""
+
+
+def test_hidden_tests_the_code_under_test_skips_have_not_passed(tmp_path: Path) -> None:
+    project = hidden_project(tmp_path)
+    project.configure(agent_cmd=project.agent("skipping", SKIPPING_AGENT), max_attempts=1)
+    git(project.root, "commit", "-q", "-a", "-m", "the skipping agent")  # hidden tests untracked
+    done = project.cli("run", "--plain")
+    assert done.returncode == 1
+    issue = status_json(project)[1]
+    assert (issue["status"], issue["reason"]) == ("failed", "hidden acceptance tests failed")
+    hidden = findings_of(issue).hidden
+    assert hidden is not None and not hidden.passed
+    assert hidden.failing == ("tests.test_accept_1::test_secret_acceptance_name",)

@@ -93,7 +93,7 @@ async def check_attempt(
         findings = await _with_base_version(checks, job, head, reference, findings, lock)
         if checks.policy == STRICT and findings.weakened:
             return _strict_verdict(findings)
-    hidden = await _hidden_run(checks, job, head, lock)
+    hidden = await _hidden_run(checks, job, head, outcome.results, lock)
     findings = dataclasses.replace(findings, hidden=hidden)
     if hidden is not None and not hidden.passed:
         return verify.Verdict(False, HIDDEN_FAILED, "", findings)  # names stay in the findings
@@ -187,7 +187,11 @@ def _strict_verdict(findings: Findings) -> verify.Verdict:
 
 # --- 3. hidden acceptance tests -----------------------------------------------------------------
 async def _hidden_run(
-    checks: TestChecks, job: AttemptTests, head: CommitSha, lock: asyncio.Lock | None
+    checks: TestChecks,
+    job: AttemptTests,
+    head: CommitSha,
+    workspace: TestResults,
+    lock: asyncio.Lock | None,
 ) -> CheckRun | None:
     folder = checks.acceptance.get(job.issue)
     if folder is None:
@@ -201,11 +205,23 @@ async def _hidden_run(
         acceptance.lay_over(folder, checkout.cwd)
 
     outcome = await _scratch_run(checks, where, head, log, f"{job.tag}-hidden", lay_over, lock)
-    verdict = verify.judge_tests(outcome.returncode, "", checks.known_failures,
-                                 results=outcome.results)  # fmt: skip
-    failing = tuple(sorted(outcome.results.failed - checks.known_failures))
-    count = len(acceptance.hidden_files(folder))
-    return CheckRun((), count, verdict.ok, failing, outcome.status, str(log))
+    passed, failing, status = _judge_hidden(outcome, workspace, checks.known_failures)
+    return CheckRun((), len(acceptance.hidden_files(folder)), passed, failing, status, str(log))
+
+
+def _judge_hidden(
+    outcome: TestOutcome, workspace: TestResults, known_failures: frozenset[str]
+) -> tuple[bool, tuple[str, ...], str]:
+    """Passed: the run passed and, where ids are known, tests the workspace's run did not have
+    ran and none of them was skipped (code under test can skip what it does not know)."""
+    results = outcome.results
+    verdict = verify.judge_tests(outcome.returncode, "", known_failures, results=results)
+    added = results.ids - workspace.ids if results.known and workspace.known else None
+    skipped = sorted((added or frozenset()) & results.skipped)
+    failing = (*sorted(results.failed - known_failures), *skipped)
+    if added is not None and not added - results.skipped:
+        return False, failing, "none of them ran"
+    return verdict.ok and not skipped, failing, outcome.status
 
 
 # --- scratch runs -------------------------------------------------------------------------------
