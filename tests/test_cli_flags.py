@@ -36,6 +36,8 @@ EVERY_KEY: dict[str, tuple[list[str], object]] = {
     "agent": (["--agent", "claude"], "claude"),
     "agent_cmd": (["--agent-cmd", "tool {prompt_file}"], "tool {prompt_file}"),
     "test_cmd": (["--test-cmd", "make check"], "make check"),
+    "tests_policy": (["--tests-policy", "strict"], "strict"),
+    "test_reports": (["--test-reports", "target/*.xml"], ("target/*.xml",)),
     "timeout": (["--timeout", "30m"], 1800.0),
     "max_attempts": (["--max-attempts", "4"], 4),
     "worktree_dir": (["--worktree-dir", "trees"], "trees"),

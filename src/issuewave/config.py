@@ -67,6 +67,16 @@ class Config(BaseModel):
     agent_cmd: Annotated[str | None, Flag("argv template for the command agent.")] = None
     # None: detected from the project's files
     test_cmd: Annotated[str | None, Flag("The project's test command.")] = None
+    # What a change to existing tests does: strict fails the attempt, review passes it and says
+    # which tests changed (PR body, status, report, dashboard), off checks only the exit status.
+    tests_policy: Annotated[
+        Literal["strict", "review", "off"],
+        Flag("strict, review or off: what removed, skipped or changed existing tests do."),
+    ] = "review"
+    # JUnit XML files the tests write (jest-junit, surefire, gradle), read for the test ids.
+    test_reports: Annotated[
+        tuple[str, ...], Flag("Glob of JUnit XML files the tests write (repeatable).")
+    ] = ()
     # Seconds per attempt; "30m" and "2h" also read, so the flag is text.
     timeout: Annotated[float, Flag("Per attempt: seconds, or 30m, 2h.", text=True)] = Field(
         default=1800.0, gt=0
@@ -139,10 +149,20 @@ class Config(BaseModel):
             return parse_duration(value)
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
-    @field_validator("pass_env", "agent_args", "labels", "trusted_authors", mode="before")
+    @field_validator(
+        "pass_env", "agent_args", "labels", "trusted_authors", "test_reports", mode="before"
+    )
     @classmethod
     def _tuple_of_names(cls, value: object) -> object:
         return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("test_reports")
+    @classmethod
+    def _inside_the_checkout(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            if not pattern or pattern.startswith("/") or ".." in Path(pattern).parts:
+                raise ValueError(f"{pattern!r}: a glob relative to the checkout, without '..'")
+        return value
 
     @field_validator("forge")
     @classmethod

@@ -14,6 +14,7 @@ from issuewave.git import Git
 from issuewave.plan import Plan
 from issuewave.store import Store
 from issuewave.testbed import TestCommand
+from issuewave.testchecks import TestChecks, acceptance_of, private_root, recorded_results
 from issuewave.types import BranchName, CommitSha, RunId
 
 
@@ -46,5 +47,15 @@ class RunContext:
                 self.baseline_failures,
                 branches=frozenset(t.branch for t in self.store.tasks(self.run_id)),
                 worktree_root=self.worktree_root, remote=self.config.remote,
+                checks=self.test_checks(),
             )
+        )  # fmt: skip
+
+    def test_checks(self) -> TestChecks:
+        """Verification's checks after the workspace's tests, as this run sets them."""
+        return TestChecks(
+            self.git, self.tests, self.config.tests_policy, self.baseline_failures,
+            recorded_results(self.store, self.run_id, self.git, self.base_commit),
+            acceptance_of(self.git.cwd, self.store.tasks(self.run_id)),
+            scratch_root=self.run_dir / "scratch", private_root=private_root(self.run_dir),
         )  # fmt: skip

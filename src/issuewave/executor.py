@@ -30,6 +30,7 @@ from issuewave.errors import IssuewaveError
 from issuewave.git import Git
 from issuewave.naming import one_line
 from issuewave.testbed import TestCommand, run_tests
+from issuewave.testchecks import AttemptTests, TestChecks, check_attempt
 from issuewave.types import BranchName, CommitSha
 from issuewave.workspace import (
     Worktree,
@@ -93,6 +94,9 @@ class LocalSettings:
     worktree_root: Path | None = None  # left out of the main checkout's comparison
     sandboxed: bool = False  # the kernel keeps the attempt out of the main checkout
     remote: str = "origin"
+    # The checks after the workspace's own test run (tests the agent cannot weaken, hidden
+    # acceptance tests); None: the exit status alone decides, against the known failures.
+    checks: TestChecks | None = None
 
 
 class LocalExecutor:
@@ -270,11 +274,18 @@ class LocalExecutor:
         return named
 
     async def _run_tests(self, order: AttemptOrder) -> verify.Verdict:
-        log, tag = order.log_dir / "tests.log", f"{order.agent.tag}-tests"
-        outcome = await run_tests(self.settings.tests, cwd=order.agent.worktree, log=log, tag=tag)
-        return verify.judge_tests(
-            outcome.returncode, outcome.tail(), self.settings.baseline_failures
-        )
+        ctx, checks = order.agent, self.settings.checks
+        log, tag = order.log_dir / "tests.log", f"{ctx.tag}-tests"
+        outcome = await run_tests(self.settings.tests, cwd=ctx.worktree, log=log, tag=tag)
+        if checks is None:
+            return verify.judge_tests(
+                outcome.returncode,
+                outcome.tail(),
+                self.settings.baseline_failures,
+                results=outcome.results,
+            )
+        job = AttemptTests(ctx.worktree, ctx.base, ctx.issue.number, ctx.tag, order.log_dir)
+        return await check_attempt(checks, job, outcome, lock=None)  # scratches are clones
 
 
 def _put_back(git: Git, branch: BranchName, tip: CommitSha, moved_to: CommitSha | None) -> str:

@@ -151,6 +151,34 @@ class Git:
         args = [*self.identity_args, "commit-tree", tree, *parent_args, "-m", message]
         return CommitSha(self.out(*args))
 
+    # --- what test verification reads --------------------------------------------------------
+    # Paths here may come from an agent's commit: read literally, never as pathspec magic or globs.
+    def name_status(self, base: str, head: str) -> list[tuple[str, str]]:
+        """(status letter, path) of each file `head` changes against `base`; a rename is a
+        deletion and an addition, so a renamed test file counts as a removed one."""
+        listing = self.run("diff", "--no-ext-diff", "--name-status", "--no-renames", "-z",
+                           base, head).stdout.split("\0")  # fmt: skip
+        return list(zip(listing[0::2], listing[1::2], strict=False))
+
+    def file_at(self, commit: str, path: str) -> str | None:
+        """The text of `path` in `commit`; None where it has no such file."""
+        done = self.run("cat-file", "blob", f"{commit}:{path}", check=False)
+        return done.stdout if done.returncode == 0 else None
+
+    def tracked_under(self, folder: str, commit: str | None = None) -> list[str]:
+        """Files under `folder` in the index, or in `commit`'s tree when one is given."""
+        where = ("ls-tree", "-r", "--name-only", "-z", commit) if commit else ("ls-files", "-z")
+        done = self.run("--literal-pathspecs", *where, "--", folder)
+        return [name for name in done.stdout.split("\0") if name]
+
+    def restore_files(self, commit: str, paths: Sequence[str]) -> None:
+        """`paths` as they are in `commit`, written over this checkout's (index included)."""
+        self.run("--literal-pathspecs", "checkout", "--quiet", commit, "--", *paths)
+
+    def parents(self, commit: str) -> list[CommitSha]:
+        line = self.out("rev-list", "--parents", "-n", "1", commit)
+        return [CommitSha(parent) for parent in line.split()[1:]]
+
     # --- refs ------------------------------------------------------------------------------
     def update_ref(self, ref: str, new: str, old: str | None = None) -> None:
         self.run("update-ref", ref, new, *([old] if old else []))

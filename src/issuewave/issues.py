@@ -22,6 +22,9 @@ class Issue:
     state: IssueState = "open"
     # Where the issue came from (a file path or URL), so errors can name it.
     source: str = field(default="", compare=False)
+    # The folder of its hidden acceptance tests, relative to the repository root, where the issue
+    # names one (a local issue file's `acceptance:`); None: .issuewave/acceptance/<number>.
+    acceptance: str | None = None
 
     @property
     def is_open(self) -> bool:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from issuewave.agents.base import Agent, allowed_environment
 from issuewave.context import RunContext
@@ -17,6 +18,7 @@ from issuewave.preflight import checked_agent, checked_test_command
 from issuewave.project import Project
 from issuewave.store import BLOCKED, PENDING, REUSED, RunRecord, TaskRecord
 from issuewave.testbed import TestCommand
+from issuewave.testids import TestResults
 from issuewave.types import BranchName, CommitSha, IssueNumber, RunId
 from issuewave.workspace import ensure_excluded
 
@@ -38,18 +40,19 @@ class NewRun:
     base_branch: BranchName
     base_commit: CommitSha
     reused: Mapping[IssueNumber, CommitSha]
-    baseline: frozenset[str]
+    baseline: TestResults  # the tests on the base commit
+    acceptance: Mapping[IssueNumber, Path] = field(default_factory=dict)  # hidden test folders
 
 
 def create_run(project: Project, new: NewRun) -> RunContext:
     """The run and its tasks in the store, in one transaction; then its context."""
     ensure_excluded(project.git, project.root, project.worktree_root)
-    config = {**project.config.model_dump(), "baseline_failures": sorted(new.baseline)}
+    config = {**project.config.model_dump(), "baseline_failures": sorted(new.baseline.failed)}
     record = RunRecord(new.run_id, time.time(), None, "running", new.base_branch,
                        new.base_commit, project.config.jobs, config, None)  # fmt: skip
     waiting = external_waits(project, new.plan)
     tasks = [_task(project, new, number, waiting.get(number)) for number in new.plan.issues]
-    project.store.create_run(record, tasks)
+    project.store.create_run(record, tasks, new.baseline.as_json())
     return _context(project, new.run_id, new.plan, new.agent, new.tests, record)
 
 
@@ -82,7 +85,12 @@ def _task(project: Project, new: NewRun, number: IssueNumber, waits: str | None)
         str(project.worktree_root / f"issue-{number}"),
         head_commit=reused_tip,
         reason=waits,
+        acceptance=_relative(project, new.acceptance.get(number)),
     )
+
+
+def _relative(project: Project, folder: Path | None) -> str | None:
+    return folder.relative_to(project.root).as_posix() if folder is not None else None
 
 
 def resumed_context(project: Project, run: RunRecord) -> RunContext:

@@ -201,11 +201,14 @@ class Orchestrator:
         ctx = self._attempt_context(number, attempt, worktree, feedback, log_dir)
         order = AttemptOrder(ctx, log_dir, commit_message(self.ctx.config.commit, ctx.issue))
         result = await self.executor.attempt(order, _Recorder(self, attempt))
+        verdict = result.verdict
         if result.head is not None:
+            if verdict.findings is not None:  # what its dependents' tests are held to
+                results = verdict.findings.results.as_json()
+                self.ctx.store.record_test_results(self.ctx.run_id, result.head, results)
             self.ctx.store.update_task(
                 self.ctx.run_id, number, "task_verified", head_commit=result.head
             )
-        verdict = result.verdict
         status = VERIFIED if verdict.ok else FAILED
         self.ctx.store.update_attempt(
             attempt,
@@ -213,6 +216,7 @@ class Orchestrator:
             status=status,
             reason=verdict.reason,
             finished_at=time.time(),
+            **_findings_fields(verdict),
         )
         if not verdict.ok:
             self.view.update(number, RUNNING, attempt=attempt.number, note=verdict.reason)
@@ -377,6 +381,10 @@ class _Recorder:
 
     def agent_exited(self, process: proc.Outcome, report: AgentReport) -> None:
         self.orchestrator.record_agent_exit(self.attempt, process, report)
+
+
+def _findings_fields(verdict: verify.Verdict) -> dict[str, str]:
+    return {"test_findings": verdict.findings.dumps()} if verdict.findings else {}
 
 
 def _feedback_text(verdict: verify.Verdict) -> str:

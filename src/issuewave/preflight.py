@@ -1,26 +1,30 @@
 """Pre-flight: what must hold before a run creates anything.
 
 A git repository with commits, a base branch that exists, an agent program that exists, a test
-command that exists and passes on the base (in a scratch checkout), and no branch or folder in the
-way that is not this run's. Each check raises an error that names what to do.
+command that exists and passes on the base (in a scratch checkout), hidden acceptance tests that
+git does not track, and no branch or folder in the way that is not this run's. Each check raises
+an error that names what to do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import shlex
+from pathlib import Path
 
+from issuewave import acceptance
 from issuewave.agents.base import Agent, allowed_environment, find_program
 from issuewave.agents.registry import make_agent
 from issuewave.config import detect_test_cmd
 from issuewave.errors import InputError, PrecheckError
+from issuewave.findings import IDS_UNKNOWN, OFF
 from issuewave.git import Git
 from issuewave.plan import Plan
 from issuewave.project import Project
 from issuewave.testbed import ScratchCheckout, TestCommand, run_tests
+from issuewave.testids import TestResults
 from issuewave.types import BranchName, CommitSha, IssueNumber, RunId
 from issuewave.ui import say
-from issuewave.verify import failed_test_ids
 
 
 def checked_agent(project: Project) -> Agent:
@@ -37,7 +41,7 @@ def checked_test_command(project: Project) -> TestCommand:
     """The test command as it runs everywhere: its program found, the allowlisted environment."""
     argv = _test_argv(project)
     env = allowed_environment(project.config.pass_env)
-    return TestCommand(argv, env, project.config.timeout)
+    return TestCommand(argv, env, project.config.timeout, project.config.test_reports)
 
 
 def _test_argv(project: Project) -> tuple[str, ...]:
@@ -68,6 +72,16 @@ def base_commit(git: Git, base: str) -> CommitSha:
             hint="create it, or name another with --base (or `base` in .issuewave.toml)",
         )
     return commit
+
+
+def hidden_tests(project: Project, plan: Plan, base: str) -> dict[IssueNumber, Path]:
+    """The issues' hidden acceptance tests; refused (bad input) when git tracks them, because
+    an agent would read them in its checkout."""
+    folders = acceptance.folders_of(project.root, plan.issues.values())
+    base_exists = project.git.rev(base) is not None
+    acceptance.refuse_tracked(project.git, project.root, folders.values(),
+                              base if base_exists else None)  # fmt: skip
+    return folders
 
 
 def note_dirty_checkout(git: Git, base_branch: str, commit: CommitSha) -> None:
@@ -115,24 +129,29 @@ def _foreign_branch_message(project: Project, branch: BranchName) -> str:
 
 def baseline(
     project: Project, tests: TestCommand, base: CommitSha, run_id: RunId, allow_failing: bool
-) -> frozenset[str]:
-    """The tests on the base commit, in a throwaway checkout: failures here are not the agents'."""
+) -> TestResults:
+    """The tests on the base commit, in a throwaway checkout: failures here are not the agents',
+    and the tests that pass here are what every attempt is held to."""
     folder = project.store.home / "baseline" / run_id
     log = folder.parent / f"{run_id}.log"
     with ScratchCheckout(project.git, folder) as scratch:
         scratch.at(base)
         outcome = asyncio.run(run_tests(tests, cwd=folder, log=log, tag=f"{run_id}-baseline"))
+    if project.config.tests_policy != OFF and not outcome.results.known:
+        say(
+            f"note: {IDS_UNKNOWN} (no test ids in the output of `{tests.shown}`; pytest's are "
+            "read without asking, other runners' JUnit XML through test_reports)"
+        )
     if outcome.passed:
-        return frozenset()
+        return outcome.results
     if not allow_failing:
         raise PrecheckError(
             f"the test command fails on the base branch before any agent ran ({outcome.status}):"
             f"\n{outcome.tail(lines=40)}",
             hint="fix the tests first, or pass --allow-failing-baseline to count only new failures",
         )
-    failures = failed_test_ids(outcome.tail(lines=2000, max_bytes=2_000_000))
     say(
-        f"note: the tests fail on the base branch ({len(failures)} known failures); "
+        f"note: the tests fail on the base branch ({len(outcome.results.failed)} known failures); "
         "only new failures will count"
     )
-    return failures
+    return outcome.results

@@ -10,8 +10,10 @@ from __future__ import annotations
 import time
 
 from issuewave.context import RunContext
+from issuewave.findings import OFF, Findings, clean_summary, describe
 from issuewave.forges.base import PullRef, PullRequestDraft
 from issuewave.issues import Issue
+from issuewave.prompt import fence_for
 from issuewave.store import SUCCEEDED, PullRecord, TaskRecord
 from issuewave.types import BranchName, IssueNumber, PullNumber, RunId
 from issuewave.workspace import Worktree
@@ -72,8 +74,25 @@ def pr_body(
         f"- Changes against base {worktree.base[:12]}: {stat or 'see the diff'}.",
         f"- Head {head[:12]} on `{worktree.branch}`; issuewave run {ctx.run_id}.",
         f"- The run's report: `issuewave report --run {ctx.run_id}`.",
+        *_tests_section(ctx, issue.number),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _tests_section(ctx: RunContext, number: IssueNumber) -> list[str]:
+    """What verification found about the existing tests. Test names come from the agent's code,
+    so they go in a code block: no mention, link or closing keyword in them does anything."""
+    found = [a.test_findings for a in ctx.store.attempts(ctx.run_id, number) if a.test_findings]
+    findings = Findings.loads(found[-1]) if found else None
+    if findings is None:
+        return []
+    said = describe(findings, limit=50)
+    if not said:
+        return [] if findings.policy == OFF else [f"- Existing tests: {clean_summary(findings)}."]
+    text = "\n".join(f"- {line}" for line in said)
+    fence = fence_for(text)
+    intro = f"tests_policy {findings.policy}: look at these before merging."
+    return ["", "## Tests", "", intro, "", f"{fence}text", text, fence]
 
 
 def _pull_record(run_id: RunId, draft: PullRequestDraft, pull: PullRef) -> PullRecord:

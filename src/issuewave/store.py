@@ -1,10 +1,10 @@
 """The state store: SQLite in the git common dir, shared by every worktree.
 
 Every state change is an event first: each write appends to `events` and updates the projection
-(`runs`, `tasks`, `attempts`, `pull_requests`) in the same transaction, so `status`, the report and
-`resume` all read one consistent journal. A connection per unit of work; WAL so readers (status in
-another terminal) never block the run; the schema is versioned with PRAGMA user_version and only
-ever migrated forward.
+(`runs`, `tasks`, `attempts`, `pull_requests`, `test_results`) in the same transaction, so
+`status`, the report and `resume` all read one consistent journal. A connection per unit of
+work; WAL so readers (status in another terminal) never block the run; the schema is versioned
+with PRAGMA user_version and only ever migrated forward.
 """
 
 from __future__ import annotations
@@ -109,6 +109,19 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE pull_requests ADD COLUMN remote_number INTEGER;
     ALTER TABLE pull_requests ADD COLUMN url TEXT;
     """,
+    # 4: which tests passed where (the baseline at the run's base, each verified head), what
+    # verification found about an attempt's tests, and where an issue's hidden tests are.
+    """
+    CREATE TABLE test_results (
+        run_id TEXT NOT NULL,
+        commit_sha TEXT NOT NULL,
+        results TEXT NOT NULL,
+        recorded_at REAL NOT NULL,
+        PRIMARY KEY (run_id, commit_sha)
+    );
+    ALTER TABLE attempts ADD COLUMN test_findings TEXT;
+    ALTER TABLE tasks ADD COLUMN acceptance TEXT;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 # Task states. `succeeded` means verified *and* its PR record exists.
@@ -157,6 +170,7 @@ class TaskRecord:
     finished_at: float | None = None
     attempts: int = 0
     reason: str | None = None
+    acceptance: str | None = None  # the folder of its hidden tests, relative to the root
 
 
 @dataclass(frozen=True)
@@ -181,6 +195,7 @@ class AttemptRecord:
     cached_tokens: int = 0
     cost_usd: float | None = None
     final_message: str | None = None
+    test_findings: str | None = None  # JSON: what verification found (`findings.Findings`)
 
 
 @dataclass(frozen=True)
@@ -251,11 +266,18 @@ class Store:
             db.execute("COMMIT")
 
     # --- writes: each one an event plus its projection ------------------------------------
-    def create_run(self, run: RunRecord, tasks: Sequence[TaskRecord]) -> None:
+    def create_run(
+        self,
+        run: RunRecord,
+        tasks: Sequence[TaskRecord],
+        baseline: Mapping[str, Any] | None = None,
+    ) -> None:
+        """`baseline`: which tests passed on the run's base commit, recorded with the run."""
         with self._transaction() as db:
             _append(db, run.id, None, "run_created", {"jobs": run.jobs, "pid": run.pid})
             db.execute(
-                "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO runs (id, created_at, finished_at, status, base_branch, base_commit,"
+                " jobs, config, pid) VALUES (?,?,?,?,?,?,?,?,?)",
                 (
                     run.id,
                     run.created_at,
@@ -269,9 +291,19 @@ class Store:
                 ),
             )
             db.executemany(
-                "INSERT INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO tasks ({', '.join(_TASK_COLUMNS)})"
+                f" VALUES ({', '.join('?' * len(_TASK_COLUMNS))})",
                 [_task_row(t) for t in tasks],
             )
+            if baseline is not None:
+                _insert_results(db, run.id, run.base_commit, baseline)
+
+    def record_test_results(self, run_id: RunId, commit: str, results: Mapping[str, Any]) -> None:
+        """Which tests passed at a verified head: what its dependents' tests are held to."""
+        with self._transaction() as db:
+            counts = {k: len(v) for k, v in results.items() if isinstance(v, list)}
+            _append(db, run_id, None, "test_results", {"commit": commit, **counts})
+            _insert_results(db, run_id, commit, results)
 
     def update_run(self, run_id: RunId, kind: str, **fields: Any) -> None:
         with self._transaction() as db:
@@ -417,6 +449,13 @@ class Store:
             )
         return [_pull(r) for r in rows]
 
+    def test_results(self, run_id: RunId, commit: str) -> dict[str, Any] | None:
+        rows = self._select(
+            "SELECT results FROM test_results WHERE run_id = ? AND commit_sha = ?",
+            (run_id, commit),
+        )
+        return dict(json.loads(rows[0]["results"])) if rows else None
+
     def pull_for_head(self, head: str) -> PullRecord | None:
         rows = self._select("SELECT * FROM pull_requests WHERE head = ?", (head,))
         return _pull(rows[0]) if rows else None
@@ -516,6 +555,20 @@ def _upsert_pull(db: sqlite3.Connection, pr: PullRecord, existing: sqlite3.Row |
     return int(cursor.lastrowid or 0)
 
 
+def _insert_results(
+    db: sqlite3.Connection, run_id: str, commit: str, results: Mapping[str, Any]
+) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO test_results VALUES (?,?,?,?)",
+        (run_id, commit, json.dumps(dict(results)), time.time()),
+    )
+
+
+_TASK_COLUMNS = ("run_id", "issue", "title", "labels", "depends_on", "wave", "priority", "status",
+                 "branch", "worktree", "base_commit", "head_commit", "started_at", "finished_at",
+                 "attempts", "reason", "acceptance")  # fmt: skip
+
+
 def _task_row(t: TaskRecord) -> tuple[Any, ...]:
     return (
         t.run_id,
@@ -534,6 +587,7 @@ def _task_row(t: TaskRecord) -> tuple[Any, ...]:
         t.finished_at,
         t.attempts,
         t.reason,
+        t.acceptance,
     )
 
 
@@ -569,6 +623,7 @@ def _task(r: sqlite3.Row) -> TaskRecord:
         r["finished_at"],
         r["attempts"],
         r["reason"],
+        r["acceptance"],
     )
 
 
@@ -594,6 +649,7 @@ def _attempt(r: sqlite3.Row) -> AttemptRecord:
         r["cached_tokens"],
         r["cost_usd"],
         r["final_message"],
+        r["test_findings"],
     )
 
 

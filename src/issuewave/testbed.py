@@ -4,13 +4,18 @@ One place for "run the tests somewhere": the baseline on the base commit, each a
 verification in its worktree, the integration check and landing in a scratch checkout moved from
 commit to commit. Every one of them gets the same environment (the allowlist: never an agent's
 credentials), timeout, log file and supervision (own process group, all of it killed at the end).
+
+Every run also says which tests passed, failed or were skipped (`testids`): pytest is asked for
+its JUnit XML through PYTEST_ADDOPTS, written into a folder issuewave makes fresh for the run
+beside its log, outside the checkout (`report_dir`); the user's command is left as it is.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shlex
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -18,6 +23,7 @@ from typing import Self
 
 from issuewave import proc
 from issuewave.git import Git
+from issuewave.testids import UNKNOWN, TestResults, read_results
 from issuewave.types import CommitSha
 from issuewave.workspace import (
     make_pristine,
@@ -25,6 +31,9 @@ from issuewave.workspace import (
     registered_worktree,
     write_pristine,
 )
+
+PYTEST_REPORT = "pytest-junit.xml"
+MAX_OUTPUT_READ = 16_000_000  # the end of a huge log is where the runners' summaries are
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,7 @@ class TestCommand:
     argv: tuple[str, ...]
     env: Mapping[str, str]
     timeout: float
+    reports: tuple[str, ...] = ()  # globs of JUnit XML files the tests write (`test_reports`)
 
     @property
     def shown(self) -> str:
@@ -45,6 +55,7 @@ class TestOutcome:
     returncode: int | None  # None: killed at the timeout
     timed_out: bool
     log: Path
+    results: TestResults = UNKNOWN  # each test's outcome, where the runner's output says
 
     @property
     def passed(self) -> bool:
@@ -59,12 +70,64 @@ class TestOutcome:
 
 
 async def run_tests(tests: TestCommand, *, cwd: Path, log: Path, tag: str) -> TestOutcome:
-    """The tests in `cwd`, their output (a fresh log each run) in `log`."""
+    """The tests in `cwd`, their output (a fresh log each run) in `log`, their reports in
+    `report_dir(log)`."""
     log.unlink(missing_ok=True)
+    reports = _fresh_folder(report_dir(log))
+    before = _report_files(cwd, tests.reports)
     outcome = await proc.supervise(
-        tests.argv, cwd=cwd, env=dict(tests.env), timeout=tests.timeout, stdout_path=log, tag=tag
+        tests.argv, cwd=cwd, env=environment_for(tests, log), timeout=tests.timeout,
+        stdout_path=log, tag=tag,
+    )  # fmt: skip
+    written = [path for path, stat in _report_files(cwd, tests.reports).items()
+               if before.get(path) != stat]  # fmt: skip
+    output = proc.tail(log, lines=10**9, max_bytes=MAX_OUTPUT_READ)
+    results = read_results(output, [*sorted(reports.glob("*.xml")), *written])
+    return TestOutcome(outcome.returncode, outcome.timed_out, log, results)
+
+
+def report_dir(log: Path) -> Path:
+    """Where the test run that writes `log` keeps its reports (pytest's JUnit XML): made fresh
+    for each run, outside the checkout. The test process writes here, so a sandbox around it
+    must leave this folder writable."""
+    return log.with_name(f"{log.stem}.reports")
+
+
+def environment_for(tests: TestCommand, log: Path) -> dict[str, str]:
+    """The test command's environment, with pytest asked for its JUnit XML (appended to any
+    PYTEST_ADDOPTS the user passes through, which pytest splits like a shell)."""
+    env = dict(tests.env)
+    ask = shlex.quote(f"--junitxml={report_dir(log) / PYTEST_REPORT}")
+    given = env.get("PYTEST_ADDOPTS", "").strip()
+    if "no:junitxml" in " ".join((*tests.argv, given)):
+        return env  # without its plugin, pytest would refuse the option and fail
+    env["PYTEST_ADDOPTS"] = f"{given} {ask}" if given else ask
+    return env
+
+
+def _fresh_folder(folder: Path) -> Path:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _report_files(cwd: Path, globs: Iterable[str]) -> dict[Path, tuple[int, int, int]]:
+    """The files the `test_reports` globs match inside the checkout, with what identifies their
+    content; a file the run did not write (left by an earlier run, or committed) is not read."""
+    found = {}
+    for pattern in globs:
+        for path in cwd.glob(pattern):
+            if _plain_file_inside(path, cwd):
+                stat = path.lstat()
+                found[path] = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def _plain_file_inside(path: Path, folder: Path) -> bool:
+    """Not a symbolic link, and not reached through one: the tests may have planted either."""
+    return (
+        path.is_file() and not path.is_symlink() and path.resolve().is_relative_to(folder.resolve())
     )
-    return TestOutcome(outcome.returncode, outcome.timed_out, log)
 
 
 class ScratchCheckout:

@@ -2,36 +2,30 @@
 
 An attempt is accepted only when the agent exited 0 in time, its branch holds real changes against
 its base and no link out of the workspace, the test command passes in the workspace, and nothing
-outside it changed (`guard.py`).
+outside it changed (`guard.py`); then the tests that passed on its base still pass and its hidden
+acceptance tests pass (`testchecks`).
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from issuewave import proc
+from issuewave.findings import Findings
 from issuewave.git import Git
+from issuewave.testids import TestResults, read_results
 from issuewave.types import CommitSha
-
-# Test ids named in a failing run, by the runners people use most; the baseline comparison needs
-# them. A runner we cannot read gives an empty set, and then any failure counts.
-_FAILED_TEST_PATTERNS = (
-    re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M),  # pytest -q / -rA summary
-    re.compile(r"^--- FAIL: (\S+)", re.M),  # go test
-    re.compile(r"^test (\S+) \.\.\. FAILED", re.M),  # cargo test
-    re.compile(r"^(?:FAIL|ERROR): (\S+ \(\S+\))", re.M),  # unittest
-)
 
 
 @dataclass(frozen=True)
 class Verdict:
     ok: bool
     reason: str = ""
-    feedback: str = ""
+    feedback: str = ""  # for the agent's next attempt, with the reason
+    findings: Findings | None = None  # what the test checks found (recorded with the attempt)
 
 
 def still_on_branch(worktree: Git, branch: str) -> Verdict:
@@ -63,19 +57,25 @@ def no_escaping_links(worktree: Git, base: CommitSha) -> Verdict:
 
 
 def failed_test_ids(output: str) -> frozenset[str]:
-    return frozenset(m for p in _FAILED_TEST_PATTERNS for m in p.findall(output))
+    """The failing tests a run's output names (`testids`, the one parser)."""
+    return read_results(output).failed
 
 
 def judge_tests(
-    returncode: int | None, output: str, baseline_failures: Iterable[str] | None
+    returncode: int | None,
+    output: str,
+    baseline_failures: Iterable[str] | None,
+    *,
+    results: TestResults | None = None,
 ) -> Verdict:
-    """Pass on exit 0; with a failing baseline, pass when every failure was already there."""
+    """Pass on exit 0; with a failing baseline, pass when every failure was already there.
+    `results`: the run's test ids when known (its JUnit reports read); else read from `output`."""
     if returncode == 0:
         return Verdict(True)
     if returncode is None:
         return Verdict(False, "the test command timed out", output)
     known = frozenset(baseline_failures or ())
-    failures = failed_test_ids(output)
+    failures = (results or read_results(output)).failed
     if known and failures and failures <= known:
         return Verdict(True, f"only tests that already failed on the base failed ({len(failures)})")
     new = sorted(failures - known)

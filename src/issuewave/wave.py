@@ -1,7 +1,8 @@
 """A whole wave from the start: pre-flight checks, the run built, then executed.
 
 Nothing is created until every pre-flight check has passed: a git repository with commits, a valid
-plan, an agent program that exists, a test command that exists and passes on the base branch.
+plan, an agent program that exists, a test command that exists and passes on the base branch, and
+hidden acceptance tests that git does not track.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def start_wave(project: Project, options: WaveOptions) -> int:
         say(f"nothing to do: no open issues in {project.config.issues_dir}")
         return 0
     base_branch = BranchName(project.config.base or project.git.default_branch())
+    hidden = preflight.hidden_tests(project, plan, base_branch)
     base_commit = preflight.base_commit(project.git, base_branch)
     agent = preflight.checked_agent(project)
     tests = preflight.checked_test_command(project)
@@ -45,5 +47,6 @@ def start_wave(project: Project, options: WaveOptions) -> int:
             add_exclude(project.git, pattern, f"files the {agent.name} agent leaves behind")
         allow_failing = options.allow_failing_baseline
         baseline = preflight.baseline(project, tests, base_commit, run_id, allow_failing)
-        new = NewRun(run_id, plan, agent, tests, base_branch, base_commit, reused, baseline)
+        new = NewRun(run_id, plan, agent, tests, base_branch, base_commit, reused, baseline,
+                     hidden)  # fmt: skip
         return execute(create_run(project, new), as_json=options.as_json, plain=options.plain)

@@ -8,12 +8,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from issuewave import acceptance
 from issuewave.config import detect_test_cmd
 from issuewave.files import write_atomically
+from issuewave.findings import OFF
 from issuewave.launch import external_waits
 from issuewave.plan import Plan
 from issuewave.planfile import plan_json, plan_markdown, plan_table
+from issuewave.preflight import hidden_tests
 from issuewave.project import Project, open_project
+from issuewave.testids import ids_note
+from issuewave.types import IssueNumber
 from issuewave.ui import out, say
 
 
@@ -36,6 +41,17 @@ def forge_notes(project: Project, the_plan: Plan) -> list[str]:
             "add them with --trusted-authors or label the issue with require_label):"
         )
         notes += [f"  #{n}: {reason}" for n, reason in sorted(found.untrusted.items())]
+    return notes
+
+
+def test_notes(project: Project, hidden: Mapping[IssueNumber, Path]) -> list[str]:
+    """How the tests will be read and judged, and which issues have hidden acceptance tests
+    (how many files, never what they hold)."""
+    notes = acceptance.describe(project.root, hidden)
+    if project.config.tests_policy != OFF:
+        command = project.config.test_cmd or detect_test_cmd(project.root) or "the test command"
+        ids = ids_note(command, project.config.test_reports)
+        notes.append(f"tests_policy {project.config.tests_policy}: {ids}")
     return notes
 
 
@@ -63,6 +79,8 @@ def plan(
 ) -> int:
     project = open_project(cwd, overrides)
     the_plan = project.plan(ignore_missing=ignore_missing)
+    base = project.config.base or project.git.default_branch()
+    hidden = hidden_tests(project, the_plan, base)  # refused here already when git tracks them
     if as_json:
         print(json.dumps(plan_json(the_plan, project.branch_for), indent=2))
     elif not the_plan.issues:
@@ -71,7 +89,7 @@ def plan(
         out.print(plan_table(the_plan, project.branch_for))
         path = " → ".join(f"#{n}" for n in the_plan.critical_path)
         out.print(f"critical path ({len(the_plan.critical_path)} issues): {path}")
-        for line in forge_notes(project, the_plan):
+        for line in [*forge_notes(project, the_plan), *test_notes(project, hidden)]:
             out.print(line, markup=False)
     if write is not None:
         test_cmd = project.config.test_cmd or detect_test_cmd(project.root) or "(not set)"

@@ -8,10 +8,11 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
+from issuewave.findings import IDS_UNKNOWN, OFF
 from issuewave.naming import one_line
 from issuewave.progress import STATE_STYLE
 from issuewave.project import open_project
-from issuewave.report.metrics import compute
+from issuewave.report.metrics import compute, findings_by_issue
 from issuewave.runs import orchestrator_alive, pick_run
 from issuewave.ui import out
 
@@ -50,6 +51,10 @@ def status(*, cwd: Path, run_id: str | None = None, as_json: bool = False) -> in
             escape(one_line(detail, 200)),
         )
     out.print(table)
+    if figures.run.tests_policy != OFF and not figures.run.test_ids:
+        out.print(IDS_UNKNOWN, markup=False)
+    for number, line in findings_by_issue(figures.issues):
+        out.print(f"#{number} tests: {line}", markup=False)
     for pair in figures.run.conflicts:
         out.print(
             f"conflict: #{pair['a']} and #{pair['b']}: {', '.join(pair['files'])}", markup=False

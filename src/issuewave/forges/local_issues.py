@@ -6,6 +6,7 @@ number: 3
 title: Store notes as JSON
 labels: [storage]
 depends_on: [2]
+acceptance: tests-hidden/3   # optional: hidden acceptance tests (default .issuewave/acceptance/3)
 ---
 The body, in Markdown. "Depends on #N" lines count as dependencies too.
 ```
@@ -16,11 +17,18 @@ Every error names the file, and the line when it is known, so the user can go st
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 from pydantic_core import ErrorDetails
 
 from issuewave.dependencies import extract_dependencies
@@ -34,10 +42,22 @@ _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # The front matter's first line is line 2 of the file (line 1 is the opening "---").
 _FIRST_FRONT_MATTER_LINE = 2
 _FORMAT_HINT = "an issue file starts with '---', then number: and title: lines, then '---'"
-_KEYS_HINT = "keys: number and title (required), labels, depends_on, state (open or closed)"
+_KEYS_HINT = (
+    "keys: number and title (required), labels, depends_on, state (open or closed), acceptance"
+)
 
 _PositiveInt = Annotated[int, Field(gt=0)]
 _Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _relative_folder(value: str) -> str:
+    """Relative, and never out of the repository: no leading "/", no ".." part."""
+    if not value or value.startswith("/") or ".." in PurePosixPath(value).parts:
+        raise ValueError("a relative folder without '..' is needed")
+    return value
+
+
+_Folder = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_relative_folder)]
 
 # What each key must hold, in the words an error message uses.
 _EXPECTED = {
@@ -46,6 +66,7 @@ _EXPECTED = {
     "labels": "a list of texts, like [bug, parser]",
     "depends_on": "an issue number or a list of issue numbers, like [2, 5]",
     "state": "'open' or 'closed'",
+    "acceptance": "a folder relative to the repository root, like .issuewave/acceptance/3",
 }
 
 
@@ -58,6 +79,7 @@ class _FrontMatter(BaseModel):
     labels: list[str] = []
     depends_on: list[_PositiveInt] | _PositiveInt = []
     state: Literal["open", "closed"] = "open"
+    acceptance: _Folder | None = None
 
 
 def read_issues_dir(directory: Path) -> list[Issue]:
@@ -217,6 +239,7 @@ def _issue(path: Path, front_matter: _FrontMatter, body: str) -> Issue:
         depends_on=tuple(IssueNumber(n) for n in depends_on),
         state=front_matter.state,
         source=str(path),
+        acceptance=front_matter.acceptance,
     )
 
 

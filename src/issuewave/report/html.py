@@ -14,7 +14,7 @@ from html import escape
 
 from issuewave.naming import one_line
 from issuewave.report import markdown
-from issuewave.report.metrics import Figures, IssueFigures
+from issuewave.report.metrics import Figures, IssueFigures, findings_by_issue
 from issuewave.store import AttemptRecord
 
 VERIFIED = "verified"  # an attempt's status when it passed verification (see orchestrator)
@@ -331,12 +331,24 @@ def _tables(figures: Figures) -> str:
         _notes("What each agent said at the end (its claim; the tests decided):",
                markdown.agent_claims(issues)),
         _notes("Why the others did not land:", markdown.failure_reasons(issues)),
+        "<h2>Tests</h2>",
+        tests_section(figures),
         "<h2>Waves</h2>",
         table(markdown.WAVE_HEADERS, markdown.wave_rows(figures)),
         "<h2>Performance Metrics</h2>",
         table(markdown.METRIC_HEADERS, markdown.metric_rows(figures.run)),
     ]  # fmt: skip
     return "\n".join(p for p in parts if p)
+
+
+def tests_section(figures: Figures) -> str:
+    """How the existing tests were held, and what was found about each issue's (the report's
+    Tests section, and the dashboard's)."""
+    summary = f"<p>{escape(markdown.tests_summary(figures.run))}</p>"
+    found = findings_by_issue(figures.issues)
+    if not found:
+        return summary + "<p>No existing test was changed, removed or skipped.</p>"
+    return summary + _notes("Found by verification:", found)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from issuewave.findings import IDS_UNKNOWN, OFF
 from issuewave.naming import one_line
-from issuewave.report.metrics import Figures, IssueFigures, RunFigures
+from issuewave.report.metrics import Figures, IssueFigures, RunFigures, findings_by_issue
 from issuewave.store import REUSED, SUCCEEDED
 
 STATUS_MARK = {
@@ -30,6 +31,7 @@ def render(figures: Figures, *, project: str, html_report: str | None = None) ->
         else "",
         _summary(run),
         _issues(figures.issues, run),
+        _tests(figures),
         _waves(figures),
         _metrics(run),
         _dependencies(figures),
@@ -141,6 +143,27 @@ def _issues(issues: Sequence[IssueFigures], run: RunFigures) -> str:
     if reasons:
         lines += ["", "Why the others did not land:", ""]
         lines += [f"- #{n}: {_md(text)}" for n, text in reasons]
+    return "\n".join(lines)
+
+
+def tests_summary(run: RunFigures) -> str:
+    """How the existing tests were held, for the whole run (plain text, not escaped)."""
+    if run.tests_policy == OFF:
+        return "tests_policy off: only the test command's exit status was checked."
+    if not run.test_ids:
+        return f"tests_policy {run.tests_policy}; {IDS_UNKNOWN}."
+    return (
+        f"tests_policy {run.tests_policy}: every test that passed on the base was held to pass "
+        f"(ids from {run.test_ids})."
+    )
+
+
+def _tests(figures: Figures) -> str:
+    lines = ["## Tests", "", tests_summary(figures.run), ""]
+    found = findings_by_issue(figures.issues)
+    if not found:
+        return "\n".join([*lines, "No existing test was changed, removed or skipped."])
+    lines += [f"- #{n}: {_md(text)}" for n, text in found]
     return "\n".join(lines)
 
 

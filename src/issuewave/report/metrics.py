@@ -7,12 +7,14 @@ first attempt's start to the last issue's end, less any time the orchestrator wa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from issuewave import budget
 from issuewave.agents.base import Usage
+from issuewave.findings import Findings, describe
 from issuewave.plan import critical_path_of
 from issuewave.store import (
     BLOCKED,
@@ -26,6 +28,7 @@ from issuewave.store import (
     Store,
     TaskRecord,
 )
+from issuewave.testids import TestResults
 from issuewave.types import IssueNumber, RunId
 
 
@@ -48,6 +51,8 @@ class IssueFigures:
     cost_usd: float | None  # None where the agent CLI reports no cost
     session_id: str | None
     final_message: str | None
+    # What verification found about its tests (the latest attempt that ran them): `Findings`.
+    tests: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,8 @@ class RunFigures:
     api_calls: int  # calls to the forge's API (GitHub), counted by the client
     conflicts: list[dict[str, Any]]  # from the last conflict check of the run
     overlaps: list[dict[str, Any]]
+    tests_policy: str = "review"
+    test_ids: str = ""  # where the baseline's test ids came from; "" : they could not be read
 
 
 @dataclass(frozen=True)
@@ -113,8 +120,11 @@ def compute(store: Store, run: RunRecord) -> Figures:
     events = store.events(run.id)
     prs: dict[str, PullRecord] = {p.head: p for p in store.pull_requests() if p.state != "closed"}
     issues = [_issue(t, attempts, prs) for t in tasks]
+    figures = _run(run, tasks, issues, attempts, events, prs)
+    baseline = TestResults.from_json(store.test_results(run.id, run.base_commit) or {})
+    policy = str(run.config.get("tests_policy", "review"))
     return Figures(
-        _run(run, tasks, issues, attempts, events, prs),
+        replace(figures, tests_policy=policy, test_ids=baseline.source),
         issues,
         _waves(issues),
         [prs[t.branch] for t in tasks if t.branch in prs],
@@ -146,7 +156,20 @@ def _issue(
         _cost(used),
         next((a.session_id for a in reversed(own) if a.session_id), None),
         last.final_message if last else None,
+        _tests(own),
     )
+
+
+def _tests(attempts: Sequence[AttemptRecord]) -> dict[str, Any] | None:
+    found = next((a.test_findings for a in reversed(attempts) if a.test_findings), None)
+    return dict(json.loads(found)) if found else None
+
+
+def findings_by_issue(issues: Sequence[IssueFigures]) -> list[tuple[int, str]]:
+    """What verification found about each issue's tests, one line each (plain text, not
+    escaped); nothing for an issue with nothing to say."""
+    found = [(i.number, Findings.from_json(i.tests)) for i in issues if i.tests]
+    return [(number, line) for number, f in found for line in describe(f)]
 
 
 def _tokens(used: Usage) -> dict[str, int]:

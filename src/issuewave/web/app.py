@@ -25,7 +25,7 @@ from issuewave.git import Git
 from issuewave.live import Watcher, readable
 from issuewave.report.html import gantt as gantt_svg
 from issuewave.report.html import graph as graph_svg
-from issuewave.report.html import ordered
+from issuewave.report.html import ordered, tests_section
 from issuewave.report.metrics import compute
 from issuewave.store import BLOCKED, DONE_STATES, FAILED, AttemptRecord, RunRecord, Store
 from issuewave.types import IssueNumber, RunId
@@ -124,6 +124,7 @@ def _routes(app: FastAPI, site: Site) -> None:
             "graph": graph_svg(issues, critical),
             "gantt": gantt_svg(issues, site.store.attempts(run.id), critical),
             "figures": pages.figures_table(figures),
+            "tests": tests_section(figures),
         }
 
     @app.get("/runs/{run_id}/state")

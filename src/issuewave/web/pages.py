@@ -15,6 +15,7 @@ from html import escape
 from importlib import resources
 from urllib.parse import quote
 
+from issuewave.findings import Findings, clean_summary, describe
 from issuewave.live import IssueNow, RunNow, clock
 from issuewave.naming import one_line
 from issuewave.report import html as report_html
@@ -102,6 +103,8 @@ def run_page(
         f'<div id="gantt">{report_html.gantt(issues, attempts, critical)}</div>',
         "<h2>Figures</h2>",
         f'<div id="figures">{figures_table(figures)}</div>',
+        "<h2>Tests</h2>",
+        f'<div id="tests">{report_html.tests_section(figures)}</div>',
     ]
     return document(
         f"{project} — run {snapshot.id}", "\n".join(body), script=_script(snapshot.id, None)
@@ -171,6 +174,7 @@ def issue_page(project: str, page: IssuePage) -> str:
         f"<p>{escape(task.reason)}</p>" if task.reason else "",
         "<h2>Attempts</h2>",
         _attempts(page),
+        _tests(page.shown),
         "</div>",
     ]
     if page.shown is not None:
@@ -231,6 +235,17 @@ def _attempts(page: IssuePage) -> str:
         ]
         rows.append(cells)
     return _html_table("attempts", headers, rows)
+
+
+def _tests(shown: AttemptRecord | None) -> str:
+    """What verification found about the shown attempt's tests (the hidden tests' names too:
+    this page is the user's, never the agent's)."""
+    findings = Findings.loads(shown.test_findings) if shown is not None else None
+    if shown is None or findings is None:
+        return ""
+    said = describe(findings, limit=50) or [clean_summary(findings)]
+    items = "".join(f"<li>{escape(line)}</li>" for line in said)
+    return f'<h2>Tests (attempt {shown.number})</h2><ul id="tests">{items}</ul>'
 
 
 def run_url(run_id: str) -> str:
