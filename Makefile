@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean-venv browser screenshots
+.PHONY: demo test lint bench clean-venv browser sandbox screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,17 @@ browser:
 	    chromium fonts-dejavu-core >/dev/null; }
 	@test -x $(CHROMIUM) || { echo "make test needs $(CHROMIUM): apt-get install chromium" >&2; exit 1; }
 
-test: lint browser
+# The sandbox tests run bubblewrap itself; installed with apt-get when missing, as chromium is.
+BWRAP ?= /usr/bin/bwrap
+sandbox:
+	@test -x $(BWRAP) || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	    bubblewrap >/dev/null; }
+	@test -x $(BWRAP) || { echo "make test needs $(BWRAP): apt-get install bubblewrap" >&2; exit 1; }
+
+test: lint browser sandbox
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.bench-installed

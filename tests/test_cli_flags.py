@@ -47,6 +47,8 @@ EVERY_KEY: dict[str, tuple[list[str], object]] = {
     "model": (["--model", "big"], "big"),
     "agent_args": (["--agent-args", "--verbose"], ("--verbose",)),
     "full_auto": (["--full-auto"], True),
+    "sandbox": (["--sandbox", "none"], "none"),
+    "sandbox_network": (["--no-sandbox-network"], False),
     "max_cost": (["--max-cost", "2"], 2.0),
     "max_tokens": (["--max-tokens", "1000"], 1000),
     "max_run_cost": (["--max-run-cost", "7.5"], 7.5),

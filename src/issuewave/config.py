@@ -101,6 +101,14 @@ class Config(BaseModel):
     full_auto: Annotated[
         bool, Flag("The agent's approve-everything mode.", names=("--full-auto/--safe",))
     ] = False
+    # Where the agent and its tests run (see sandbox.py): "auto" is bubblewrap where it works and
+    # a note in the run's header where not; "bwrap" refuses to run without it; "none" never.
+    sandbox: Annotated[
+        Literal["auto", "bwrap", "none"],
+        Flag("auto, bwrap (required) or none: bubblewrap around agents and tests."),
+    ] = "auto"
+    # False: the attempt's processes get an empty network namespace (no network at all).
+    sandbox_network: Annotated[bool, Flag("Network inside the sandbox.")] = True
     # Budgets, per issue and per run; cost counts only where the CLI reports it. `resume` takes
     # them too: they are the only settings a run may change on the way.
     max_cost: Annotated[

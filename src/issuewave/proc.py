@@ -3,7 +3,9 @@
 Short commands (git) go through `run`; long-running children (agents, test suites) go through
 `supervise`, which gives them their own process group, a timeout, output to log files, stdin closed,
 and kills the whole group — plus any process that carries the attempt's tag in its environment,
-so even a child that called setsid() does not outlive its attempt.
+so even a child that called setsid() does not outlive its attempt. Given a `Confinement`, the
+child runs under `issuewave.confine`'s launcher (and bubblewrap, if the sandbox is on), in a cgroup
+or PID namespace of its own: then not even a child that also cleared its environment escapes.
 """
 
 from __future__ import annotations
@@ -20,8 +22,14 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from issuewave.errors import IssuewaveError
+
+if TYPE_CHECKING:
+    # Only its type: sandbox runs its probe through this module, and the confinement brings its
+    # own `enclose`, so there is no import cycle.
+    from issuewave.sandbox import Confinement
 
 log = logging.getLogger("issuewave.proc")
 
@@ -144,14 +152,22 @@ async def supervise(
     stderr_path: Path | None = None,
     tag: str,
     stdin_path: Path | None = None,
+    confinement: Confinement | None = None,
 ) -> Outcome:
-    """Run a long child in its own process group; on timeout or cancellation kill all it started."""
+    """Run a long child in its own process group; on timeout or cancellation kill all it started.
+
+    With a `confinement`, what runs is its launcher's command line, and its cgroup is killed and
+    removed once the child is gone.
+    """
     log.info("$ %s  (in %s)", redact(quote(argv)), cwd)
     stdout_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with _open_streams(stdout_path, stderr_path, stdin_path) as (out, err, inp):
+    with (
+        _enclosure(argv, cwd, tag, confinement) as command,
+        _open_streams(stdout_path, stderr_path, stdin_path) as (out, err, inp),
+    ):
         child = await asyncio.create_subprocess_exec(
-            *argv,
+            *command,
             cwd=cwd,
             env={**env, TAG_VARIABLE: tag},
             stdin=inp,
@@ -167,6 +183,14 @@ async def supervise(
         finally:
             await _kill_everything(child, tag)
     return Outcome(returncode, timed_out, time.monotonic() - started, child.pid)
+
+
+def _enclosure(
+    argv: Sequence[str], cwd: Path, tag: str, confinement: Confinement | None
+) -> contextlib.AbstractContextManager[list[str]]:
+    if confinement is None:
+        return contextlib.nullcontext(list(argv))
+    return confinement.enclose(argv, cwd=cwd, tag=tag)
 
 
 @contextlib.contextmanager
