@@ -185,6 +185,9 @@ def project(tmp_path: Path) -> Project:
         jobs=2,
         timeout=60,
         max_attempts=2,
+        # The recording agents write their events outside their workspace, which the sandbox
+        # forbids: its own tests (test_sandbox, test_hostile, test_confined_run) turn it on.
+        sandbox="none",
     )
     made.commit("initial")
     return made

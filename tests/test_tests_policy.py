@@ -218,7 +218,9 @@ pathlib.Path("tests/test_mul.py").write_text(
 def hidden_project(tmp_path: Path) -> Project:
     project = pytest_project(tmp_path)
     agent = SEEING_AGENT.replace("SCRATCH", repr(str(project.scratch)))
-    project.configure(agent_cmd=project.agent("seeing", agent), max_attempts=2)
+    # It records what it saw outside its workspace, which the sandbox forbids (test_hostile
+    # shows the sandbox hiding the acceptance folder).
+    project.configure(agent_cmd=project.agent("seeing", agent), max_attempts=2, sandbox="none")
     project.add_issue(1, "Add mul")
     project.commit("issue")
     project.write(".issuewave/acceptance/1/tests/test_accept_1.py", HIDDEN_TEST)  # untracked

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,21 +42,27 @@ class RunContext:
         return self.store.home / "runs" / self.run_id
 
     def local_executor(self) -> LocalExecutor:
+        checks = self.test_checks()
         return LocalExecutor(
             LocalSettings(
-                self.git, self.agent, self.tests, self.env, self.config.timeout, self.base_branch,
-                self.baseline_failures,
+                self.git, self.agent, checks.tests, self.env, self.config.timeout,
+                self.base_branch, self.baseline_failures,
                 branches=frozenset(t.branch for t in self.store.tasks(self.run_id)),
                 worktree_root=self.worktree_root, remote=self.config.remote,
-                checks=self.test_checks(),
+                checks=checks, sandbox=checks.tests.sandbox,
             )
         )  # fmt: skip
 
     def test_checks(self) -> TestChecks:
         """Verification's checks after the workspace's tests, as this run sets them."""
+        acceptance = acceptance_of(self.git.cwd, self.store.tasks(self.run_id))
+        private = private_root(self.run_dir)
+        tests = self.tests
+        if tests.sandbox is not None:  # declared acceptance folders may lie anywhere
+            hidden = [*acceptance.values(), private]
+            tests = dataclasses.replace(tests, sandbox=tests.sandbox.hiding(hidden))
         return TestChecks(
-            self.git, self.tests, self.config.tests_policy, self.baseline_failures,
+            self.git, tests, self.config.tests_policy, self.baseline_failures,
             recorded_results(self.store, self.run_id, self.git, self.base_commit),
-            acceptance_of(self.git.cwd, self.store.tasks(self.run_id)),
-            scratch_root=self.run_dir / "scratch", private_root=private_root(self.run_dir),
+            acceptance, scratch_root=self.run_dir / "scratch", private_root=private,
         )  # fmt: skip

@@ -19,6 +19,7 @@ from issuewave.naming import one_line
 from issuewave.orchestrator import Orchestrator
 from issuewave.progress import Row, make_view
 from issuewave.report.metrics import state_json
+from issuewave.sandbox import harden_orchestrator
 from issuewave.scheduler import Outcome
 from issuewave.store import INTERRUPTED, PENDING, REUSED, RUNNING, SUCCEEDED, Store, TaskRecord
 from issuewave.types import IssueNumber, RunId
@@ -27,6 +28,8 @@ from issuewave.ui import say
 
 def execute(ctx: RunContext, *, as_json: bool, plain: bool) -> int:
     store = ctx.store
+    harden_orchestrator()  # before any agent starts: its environment holds the forge's token
+    _say_sandbox(ctx)
     rows = [_row(t) for t in store.tasks(ctx.run_id)]
     store.update_run(ctx.run_id, "run_started", status="running", pid=os.getpid())
     try:
@@ -41,6 +44,16 @@ def execute(ctx: RunContext, *, as_json: bool, plain: bool) -> int:
         say("interrupted: the agents were stopped; `issuewave resume` continues this run")
         return 130
     return _finish(ctx, outcome, as_json=as_json)
+
+
+def _say_sandbox(ctx: RunContext) -> None:
+    """The plan says it beforehand; the run says (and journals, for the report) what holds."""
+    sandbox = ctx.tests.sandbox
+    if sandbox is None:
+        return
+    shown = f"{sandbox.status.shown}; processes: {sandbox.status.processes}"
+    say(f"sandbox: {shown}")
+    ctx.store.log_event(ctx.run_id, None, "sandbox", shown=shown, on=sandbox.on)
 
 
 async def _supervised(orchestrator: Orchestrator) -> Outcome:

@@ -29,6 +29,7 @@ from issuewave.agents.base import Agent, AgentReport, AttemptContext
 from issuewave.errors import IssuewaveError
 from issuewave.git import Git
 from issuewave.naming import one_line
+from issuewave.sandbox import AttemptSandbox
 from issuewave.testbed import TestCommand, run_tests
 from issuewave.testchecks import AttemptTests, TestChecks, check_attempt
 from issuewave.types import BranchName, CommitSha
@@ -92,7 +93,8 @@ class LocalSettings:
     baseline_failures: frozenset[str]
     branches: frozenset[BranchName] = frozenset()  # every branch of the run: issuewave's own
     worktree_root: Path | None = None  # left out of the main checkout's comparison
-    sandboxed: bool = False  # the kernel keeps the attempt out of the main checkout
+    # How the agent's processes are confined (the tests' is `tests.sandbox`); None: not at all.
+    sandbox: AttemptSandbox | None = None
     remote: str = "origin"
     # The checks after the workspace's own test run (tests the agent cannot weaken, hidden
     # acceptance tests); None: the exit status alone decides, against the known failures.
@@ -114,8 +116,13 @@ class LocalExecutor:
             settings.git,
             own_ref=self._own_ref,
             leave_out=[settings.worktree_root] if settings.worktree_root else [],
-            scan_checkout=not settings.sandboxed,
+            # In the sandbox the kernel keeps the attempt out of the main checkout's files.
+            scan_checkout=not self.sandboxed,
         )
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.settings.sandbox is not None and self.settings.sandbox.on
 
     def _own_ref(self, ref: str) -> bool:
         """Refs issuewave moves during the run: its backups and journal, this run's branches
@@ -174,8 +181,14 @@ class LocalExecutor:
 
     async def _run_agent(self, order: AttemptOrder) -> tuple[proc.Outcome, AgentReport]:
         agent = self.settings.agent
-        ctx = dataclasses.replace(order.agent, sandboxed=self.settings.sandboxed)
+        ctx = dataclasses.replace(order.agent, sandboxed=self.sandboxed)
         invocation = agent.invocation(ctx)
+        sandbox = self.settings.sandbox
+        confinement = (
+            sandbox.for_agent(ctx.worktree, agent.state_dirs, order.log_dir, invocation.argv)
+            if sandbox is not None
+            else None
+        )
         process = await proc.supervise(
             invocation.argv,
             cwd=ctx.worktree,
@@ -185,6 +198,7 @@ class LocalExecutor:
             stderr_path=order.log_dir / "agent.err",
             tag=ctx.tag,
             stdin_path=invocation.stdin_file,
+            confinement=confinement,
         )
         output = proc.head(order.log_dir / "agent.out", max_bytes=MAX_AGENT_OUTPUT)
         return process, agent.read_output(output, process.returncode)

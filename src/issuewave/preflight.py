@@ -14,13 +14,14 @@ from pathlib import Path
 
 from issuewave import acceptance
 from issuewave.agents.base import Agent, allowed_environment, find_program
-from issuewave.agents.registry import make_agent
+from issuewave.agents.registry import AGENTS, make_agent
 from issuewave.config import detect_test_cmd
-from issuewave.errors import InputError, PrecheckError
+from issuewave.errors import InputError, IssuewaveError, PrecheckError
 from issuewave.findings import IDS_UNKNOWN, OFF
 from issuewave.git import Git
 from issuewave.plan import Plan
 from issuewave.project import Project
+from issuewave.sandbox import AttemptSandbox, resolve_sandbox
 from issuewave.testbed import ScratchCheckout, TestCommand, run_tests
 from issuewave.testids import TestResults
 from issuewave.types import BranchName, CommitSha, IssueNumber, RunId
@@ -41,7 +42,30 @@ def checked_test_command(project: Project) -> TestCommand:
     """The test command as it runs everywhere: its program found, the allowlisted environment."""
     argv = _test_argv(project)
     env = allowed_environment(project.config.pass_env)
-    return TestCommand(argv, env, project.config.timeout, project.config.test_reports)
+    return TestCommand(argv, env, project.config.timeout, project.config.test_reports,
+                       checked_sandbox(project))  # fmt: skip
+
+
+def checked_sandbox(project: Project) -> AttemptSandbox:
+    """What `sandbox` means on this machine (`bwrap` refuses when it does not work), and what
+    every attempt may see: the repository's objects, but not issuewave's state, the hidden
+    acceptance tests or the agent CLIs' logins (each attempt's own CLI keeps its own)."""
+    common = project.git.common_dir()
+    logins = [Path(f).expanduser() for name in AGENTS for f in _credential_files(project, name)]
+    return AttemptSandbox(
+        status=resolve_sandbox(project.config.sandbox),
+        network=project.config.sandbox_network,
+        home=Path.home(),
+        readable=(common / "objects",),
+        hidden=(common / "issuewave", acceptance.acceptance_root(project.root), *logins),
+    )
+
+
+def _credential_files(project: Project, name: str) -> tuple[str, ...]:
+    try:
+        return AGENTS[name](project.config).credential_files
+    except IssuewaveError:  # an adapter that needs settings this run lacks (the command agent's)
+        return ()
 
 
 def _test_argv(project: Project) -> tuple[str, ...]:

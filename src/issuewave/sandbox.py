@@ -20,6 +20,7 @@ a method so that proc needs no import of this module (which runs its probe throu
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import shutil
@@ -126,6 +127,48 @@ class Cgroup:
     path: Path
     version: Literal[1, 2]
     limited: bool
+
+
+@dataclass(frozen=True)
+class AttemptSandbox:
+    """How one run confines its attempts: the agent, and every test command run on their code.
+    Built once (`preflight.checked_sandbox`); each process gets its `Confinement` from it."""
+
+    status: SandboxStatus
+    network: bool  # for the test commands; the agent always has it (it needs its model's API)
+    home: Path
+    readable: tuple[Path, ...]  # the repository's objects, which every workspace borrows
+    hidden: tuple[Path, ...]  # issuewave's state, hidden acceptance tests, other CLIs' logins
+
+    @property
+    def on(self) -> bool:
+        return self.status.on
+
+    def hiding(self, paths: Sequence[Path]) -> AttemptSandbox:
+        return dataclasses.replace(self, hidden=tuple(dict.fromkeys((*self.hidden, *paths))))
+
+    def for_agent(self, workspace: Path, state: Sequence[str], log_dir: Path,
+                  argv: Sequence[str]) -> Confinement:  # fmt: skip
+        """The agent: its workspace, its CLI's state and its own log folder (where some CLIs
+        keep their chat history) writable; the network on."""
+        return attempt_confinement(
+            sandbox=self.on, workspace=workspace, home=self.home, state=(*state, log_dir),
+            readable=(*self.readable, *_program_paths(argv)), hidden=self.hidden, network=True,
+        )  # fmt: skip
+
+    def for_tests(self, checkout: Path, reports: Path, argv: Sequence[str]) -> Confinement:
+        """A test command: its checkout and its reports folder writable."""
+        return attempt_confinement(
+            sandbox=self.on, workspace=checkout, home=self.home, state=(reports,),
+            readable=(*self.readable, *_program_paths(argv)), hidden=self.hidden,
+            network=self.network,
+        )  # fmt: skip
+
+
+def _program_paths(argv: Sequence[str]) -> list[Path]:
+    """Files the command line names by absolute path (a script under /tmp must stay visible
+    inside the private /tmp)."""
+    return [Path(a) for a in argv if a.startswith("/") and Path(a).is_file()]
 
 
 # --- resolution -----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from typing import Self
 
 from issuewave import proc
 from issuewave.git import Git
+from issuewave.sandbox import AttemptSandbox
 from issuewave.testids import UNKNOWN, TestResults, read_results
 from issuewave.types import CommitSha
 from issuewave.workspace import (
@@ -44,6 +45,8 @@ class TestCommand:
     env: Mapping[str, str]
     timeout: float
     reports: tuple[str, ...] = ()  # globs of JUnit XML files the tests write (`test_reports`)
+    # Every run of it is confined so (the tests run the agents' code); None: not at all.
+    sandbox: AttemptSandbox | None = None
 
     @property
     def shown(self) -> str:
@@ -75,9 +78,10 @@ async def run_tests(tests: TestCommand, *, cwd: Path, log: Path, tag: str) -> Te
     log.unlink(missing_ok=True)
     reports = _fresh_folder(report_dir(log))
     before = _report_files(cwd, tests.reports)
+    confinement = tests.sandbox.for_tests(cwd, reports, tests.argv) if tests.sandbox else None
     outcome = await proc.supervise(
         tests.argv, cwd=cwd, env=environment_for(tests, log), timeout=tests.timeout,
-        stdout_path=log, tag=tag,
+        stdout_path=log, tag=tag, confinement=confinement,
     )  # fmt: skip
     written = [path for path, stat in _report_files(cwd, tests.reports).items()
                if before.get(path) != stat]  # fmt: skip

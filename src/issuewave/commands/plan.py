@@ -17,6 +17,7 @@ from issuewave.plan import Plan
 from issuewave.planfile import plan_json, plan_markdown, plan_table
 from issuewave.preflight import hidden_tests
 from issuewave.project import Project, open_project
+from issuewave.sandbox import resolve_sandbox
 from issuewave.testids import ids_note
 from issuewave.types import IssueNumber
 from issuewave.ui import out, say
@@ -48,6 +49,8 @@ def test_notes(project: Project, hidden: Mapping[IssueNumber, Path]) -> list[str
     """How the tests will be read and judged, and which issues have hidden acceptance tests
     (how many files, never what they hold)."""
     notes = acceptance.describe(project.root, hidden)
+    status = resolve_sandbox(project.config.sandbox)  # `bwrap` that does not work: refused here
+    notes.append(f"sandbox: {status.shown}; processes: {status.processes}")
     if project.config.tests_policy != OFF:
         command = project.config.test_cmd or detect_test_cmd(project.root) or "the test command"
         ids = ids_note(command, project.config.test_reports)

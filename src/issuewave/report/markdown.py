@@ -203,6 +203,7 @@ def metric_rows(run: RunFigures) -> list[tuple[str, str, str]]:
         ("Tokens", _tokens(run.tokens), "input / output (cached), as the agents reported"),
         ("Cost", _money(run.cost_usd), "where the agent CLI reports it"),
         ("Forge API calls", str(run.api_calls), "counted by the forge client"),
+        ("Sandbox", run.sandbox, "how the agents and their tests were confined"),
     ]
     if run.downtime_s:
         rows.append(("Time stopped", _dur(run.downtime_s), "between interruption and resume"))

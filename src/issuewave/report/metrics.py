@@ -95,6 +95,7 @@ class RunFigures:
     api_calls: int  # calls to the forge's API (GitHub), counted by the client
     conflicts: list[dict[str, Any]]  # from the last conflict check of the run
     overlaps: list[dict[str, Any]]
+    sandbox: str = "not recorded"  # how the attempts were confined, as the run started
     tests_policy: str = "review"
     test_ids: str = ""  # where the baseline's test ids came from; "" : they could not be read
 
@@ -228,7 +229,13 @@ def _run(
         _cost(budget.spent(attempts)),
         sum(int(e.data.get("count", 0)) for e in events if e.kind == "forge_api_calls"),
         *_last_check(events),
+        sandbox=_sandbox(events),
     )
+
+
+def _sandbox(events: Sequence[EventRecord]) -> str:
+    said = [e.data for e in events if e.kind == "sandbox"]
+    return str(said[-1].get("shown", "")) if said else "not recorded"
 
 
 def _last_check(events: Sequence[EventRecord]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
