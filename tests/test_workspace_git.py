@@ -13,13 +13,18 @@ from issuewave.errors import PrecheckError
 from issuewave.git import Git, open_repository
 from issuewave.issues import Issue
 from issuewave.naming import branch_name, is_safe_ref_name, slug
-from issuewave.types import CommitSha, IssueNumber
+from issuewave.types import BranchName, CommitSha, IssueNumber
 from issuewave.workspace import (
     BACKUP_PREFIX,
     MergeConflict,
     backup_branch,
+    create_worktree,
     ensure_excluded,
+    fetch_back,
+    is_workspace,
     merged_base,
+    reopen_worktree,
+    save_uncommitted,
 )
 
 
@@ -344,3 +349,40 @@ def test_a_pattern_that_makes_an_invalid_name_is_refused() -> None:
     issue = Issue(number=IssueNumber(3), title="x")
     with pytest.raises(ValueError, match="invalid branch name"):
         branch_name("feature..{number}", issue)
+
+
+def test_a_workspace_is_a_private_clone_whose_git_state_never_reaches_the_repository(
+    repo: Path,
+) -> None:
+    main = Git(repo)
+    base = main.must_rev("main")
+    path = repo / ".worktrees" / "issue-1"
+    create_worktree(main, path, BranchName("feature/issue-1"), base)
+    assert is_workspace(path) and git(path, "rev-parse", "HEAD") == base
+    git(path, "tag", "its-own")  # its refs are its own
+    git(path, "config", "core.fsmonitor", "echo planted")
+    assert git(repo, "tag", "--list") == "" and "fsmonitor" not in git(repo, "config", "--list")
+    commit_file(path, "work.txt", "done\n")
+
+    tip = fetch_back(main, path, BranchName("feature/issue-1"))
+
+    assert git(repo, "rev-parse", "feature/issue-1") == tip != base
+    assert show(repo, tip, "work.txt") == "done\n"
+
+
+def test_a_linked_worktree_of_an_older_issuewave_becomes_a_clone_keeping_its_work(
+    repo: Path,
+) -> None:
+    path = repo / ".worktrees" / "issue-2"
+    git(repo, "worktree", "add", "-q", "-b", "feature/issue-2", str(path), "main")
+    (path / "unsaved.txt").write_text("not committed\n")
+    main = Git(repo)
+
+    reopen_worktree(main, path, BranchName("feature/issue-2"), main.must_rev("main"))
+
+    assert is_workspace(path) and git(repo, "worktree", "list").count("\n") == 0
+    assert show(repo, "feature/issue-2", "unsaved.txt") == "not committed\n"
+    (path / "more.txt").write_text("later\n")
+    saved = save_uncommitted(main, path, "saved")
+    assert saved == git(repo, "rev-parse", "feature/issue-2")
+    assert show(repo, "feature/issue-2", "more.txt") == "later\n"

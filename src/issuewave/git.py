@@ -209,20 +209,11 @@ class Git:
         lines = self.out("for-each-ref", "--format=%(refname) %(objectname)", prefix).splitlines()
         return [(name, CommitSha(sha)) for name, sha in (line.split(" ", 1) for line in lines)]
 
-    # --- worktrees -------------------------------------------------------------------------
-    def worktree_add_new_branch(self, path: Path, branch: str, start: str) -> None:
-        self.run("worktree", "add", "--quiet", "-b", branch, str(path), start)
-
-    def worktree_add(self, path: Path, branch: str) -> None:
-        self.run("worktree", "add", "--quiet", str(path), branch)
-
+    # --- linked worktrees (made by issuewave 0.x; removed when met) ------------------------
     def worktree_remove(self, path: Path, *, even_locked: bool = False) -> None:
         """--force drops uncommitted changes: callers save them first (workspace.py)."""
         force = ("--force", "--force") if even_locked else ("--force",)
         self.run("worktree", "remove", *force, str(path))
-
-    def worktree_add_detached(self, path: Path, commit: str) -> None:
-        self.run("worktree", "add", "--quiet", "--detach", str(path), commit)
 
     def worktree_prune(self) -> None:
         self.run("worktree", "prune")
