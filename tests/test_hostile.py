@@ -359,3 +359,22 @@ def test_in_the_sandbox_the_hidden_acceptance_tests_are_out_of_reach(project: Pr
     assert task["reason"].startswith("the agent exited with status 3: blocked: ")
     outputs = list((project.root / ".git" / "issuewave").rglob("agent.out"))
     assert outputs and not any("seen:" in path.read_text() for path in outputs)
+
+
+@pytest.mark.parametrize("exit_code", [0, 1])
+def test_a_change_to_the_main_checkout_is_undone_even_when_the_agent_fails_anyway(
+    project: Project, exit_code: int
+) -> None:
+    project.write(".gitignore", ".env\n")
+    project.write(".env", "API=original\n")
+    project.commit("ignore .env")
+    script = f"""
+    (repo / ".env").write_text("API=stolen\\n")
+    sys.exit({exit_code})
+    """
+    done = _run_one(project, script, sandbox="none", max_attempts=1)
+
+    (task,) = json.loads(done.stdout)["issues"]
+    assert task["status"] == "failed"
+    assert "file .env of the main checkout changed" in task["reason"]
+    assert (project.root / ".env").read_text() == "API=original\n"

@@ -15,8 +15,6 @@ the user's site or PYTHON* variables, so nothing an attempt planted there runs i
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import ctypes
 import os
 import resource
@@ -24,8 +22,9 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from types import FrameType
+
+Folder = str | os.PathLike[str]  # a cgroup's folder (no pathlib: it costs start-up time)
 
 # <linux/prctl.h> and <linux/capability.h>
 PR_SET_PDEATHSIG = 1
@@ -81,8 +80,10 @@ def drop_capabilities(numbers: Sequence[int]) -> None:
     capability this kernel does not know (EINVAL) is not there to lose either.
     """
     for number in numbers:
-        with contextlib.suppress(OSError):  # EPERM, EINVAL
+        try:
             prctl(PR_CAPBSET_DROP, number)
+        except OSError:  # EPERM, EINVAL
+            pass
     libc = ctypes.CDLL(None, use_errno=True)
     header = _CapHeader(_CAPABILITY_VERSION_3, 0)
     data = (_CapData * 2)()  # capabilities 0-31, then 32-63
@@ -99,14 +100,15 @@ def drop_capabilities(numbers: Sequence[int]) -> None:
 
 
 # --- cgroups (v1 pids or v2) ----------------------------------------------------------------
-def cgroup_members(folder: Path) -> list[int]:
+def cgroup_members(folder: Folder) -> list[int]:
     try:
-        return [int(pid) for pid in (folder / "cgroup.procs").read_text().split()]
+        with open(os.path.join(folder, "cgroup.procs")) as procs:
+            return [int(pid) for pid in procs.read().split()]
     except FileNotFoundError:
         return []
 
 
-def kill_cgroup(folder: Path, timeout: float = _KILL_TIMEOUT_S) -> bool:
+def kill_cgroup(folder: Folder, timeout: float = _KILL_TIMEOUT_S) -> bool:
     """SIGKILL every process of the cgroup until there is none; False if some outlasted `timeout`.
 
     cgroup v2 kills all members at once, those forked meanwhile included (`cgroup.kill`). v1 has
@@ -114,9 +116,11 @@ def kill_cgroup(folder: Path, timeout: float = _KILL_TIMEOUT_S) -> bool:
     `cgroup.procs` lists, again and again, ends even a fork bomb.
     """
     for name, value in (("cgroup.kill", "1"), ("pids.max", "0")):
-        with contextlib.suppress(OSError):
-            if (folder / name).exists():
-                (folder / name).write_text(value)
+        try:
+            with open(os.path.join(folder, name), "w") as control:
+                control.write(value)
+        except OSError:  # not this version's file, or the cgroup is gone
+            pass
     deadline = time.monotonic() + timeout
     while members := cgroup_members(folder):
         if time.monotonic() > deadline:
@@ -127,12 +131,12 @@ def kill_cgroup(folder: Path, timeout: float = _KILL_TIMEOUT_S) -> bool:
     return True
 
 
-def remove_cgroup(folder: Path, timeout: float = _KILL_TIMEOUT_S) -> None:
+def remove_cgroup(folder: Folder, timeout: float = _KILL_TIMEOUT_S) -> None:
     """rmdir the (emptied) cgroup; it stays busy for a moment after its last process died."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            folder.rmdir()
+            os.rmdir(folder)
             return
         except FileNotFoundError:
             return
@@ -144,18 +148,23 @@ def remove_cgroup(folder: Path, timeout: float = _KILL_TIMEOUT_S) -> None:
 
 # --- processes ------------------------------------------------------------------------------
 def _kill(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
+    try:
         os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def user_tasks(uid: int) -> int:
     """Processes and threads whose real user is `uid`: what RLIMIT_NPROC counts."""
     total = 0
-    for status in Path("/proc").glob("[0-9]*/status"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = dict(line.split(":", 1) for line in status.read_text().splitlines())
+    for pid in _pids():
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                fields = dict(line.split(":", 1) for line in status.read().splitlines())
             if int(fields["Uid"].split()[0]) == uid:
                 total += int(fields["Threads"])
+        except (OSError, ValueError, IndexError, KeyError):
+            continue
     return total
 
 
@@ -171,14 +180,21 @@ def limit_processes(extra: int) -> None:
     resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
 
 
+def _pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
 def _children() -> list[int]:
     """This process's children, orphans that reparented to it included (from /proc/*/stat)."""
     me, found = os.getpid(), []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == me:
-                found.append(int(stat.parent.name))
+    for pid in _pids():
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+                if int(stat.read().rsplit(")", 1)[1].split()[1]) == me:
+                    found.append(pid)
+        except (OSError, ValueError, IndexError):
+            continue
     return found
 
 
@@ -189,32 +205,57 @@ def kill_descendants(timeout: float = _KILL_TIMEOUT_S) -> None:
     """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for pid in _children():
-            _kill(pid, signal.SIGKILL)
-        try:
+        try:  # first: the usual case is no child at all, known without reading /proc
             while os.waitpid(-1, os.WNOHANG)[0]:
                 pass
         except ChildProcessError:
             return
+        for pid in _children():
+            _kill(pid, signal.SIGKILL)
         time.sleep(0.005)
 
 
 # --- the launcher ---------------------------------------------------------------------------
-def parse(argv: Sequence[str]) -> argparse.Namespace:
-    """OPTIONS -- COMMAND; split by hand, as the command has `--` of its own (bwrap's)."""
-    if "--" not in argv or argv.index("--") == len(argv) - 1:
+class Options:
+    """The launcher's options (a plain class: the dataclasses import costs start-up time)."""
+
+    def __init__(self, parent: int, command: list[str], cgroup: str | None = None,
+                 nproc: int | None = None, grace: float = 1.0, sandboxed: bool = False,
+                 drop_caps: str = "") -> None:  # fmt: skip
+        self.parent = parent  # the orchestrator's pid
+        self.command = command
+        self.cgroup = cgroup  # the attempt's cgroup folder
+        self.nproc = nproc  # RLIMIT_NPROC headroom (no pids cgroup)
+        self.grace = grace  # seconds from SIGTERM to KILL
+        self.sandboxed = sandboxed  # the command is bwrap
+        self.drop_caps = drop_caps  # capability numbers, comma-separated
+
+
+def parse(argv: Sequence[str]) -> Options:
+    """OPTIONS -- COMMAND, split by hand: the command has `--` of its own (bwrap's), and
+    argparse alone would add a tenth of the launcher's start-up time to every attempt."""
+    if "--" not in argv or argv.index("--") == len(argv) - 1 or "--parent" not in argv:
         raise SystemExit("usage: confine.py --parent PID [OPTIONS] -- COMMAND [ARG...]")
     split = list(argv).index("--")
-    parser = argparse.ArgumentParser(prog="confine.py")
-    parser.add_argument("--parent", type=int, required=True, help="the orchestrator's pid")
-    parser.add_argument("--cgroup", type=Path, help="the attempt's cgroup folder")
-    parser.add_argument("--nproc", type=int, help="RLIMIT_NPROC headroom (no pids cgroup)")
-    parser.add_argument("--grace", type=float, default=1.0, help="seconds from SIGTERM to KILL")
-    parser.add_argument("--sandboxed", action="store_true", help="the command is bwrap")
-    parser.add_argument("--drop-caps", default="", help="capability numbers, comma-separated")
-    options = parser.parse_args(argv[:split])
-    options.command = list(argv[split + 1 :])
-    return options
+    words, values = list(argv[:split]), {}
+    while words:
+        word = words.pop(0)
+        if word == "--sandboxed":
+            values["sandboxed"] = True
+        elif word in _VALUED and words:
+            values[_VALUED[word][0]] = _VALUED[word][1](words.pop(0))
+        else:
+            raise SystemExit(f"confine.py: unknown option {word}")
+    return Options(command=list(argv[split + 1 :]), **values)  # type: ignore[arg-type]
+
+
+_VALUED: dict[str, tuple[str, type]] = {
+    "--parent": ("parent", int),
+    "--cgroup": ("cgroup", str),
+    "--nproc": ("nproc", int),
+    "--grace": ("grace", float),
+    "--drop-caps": ("drop_caps", str),
+}
 
 
 def main(argv: Sequence[str]) -> int:
@@ -240,7 +281,7 @@ def main(argv: Sequence[str]) -> int:
     return _exit_like(status)
 
 
-def _become_command(options: argparse.Namespace, launcher: int) -> None:
+def _become_command(options: Options, launcher: int) -> None:
     """In the forked child: join the cgroup, set the limit, die with the launcher, exec."""
     try:
         for sig in STOP_SIGNALS:
@@ -250,7 +291,8 @@ def _become_command(options: argparse.Namespace, launcher: int) -> None:
         if os.getppid() != launcher:
             os._exit(CANNOT_START)
         if options.cgroup is not None:
-            (options.cgroup / "cgroup.procs").write_text(f"{os.getpid()}\n")
+            with open(os.path.join(options.cgroup, "cgroup.procs"), "w") as procs:
+                procs.write(f"{os.getpid()}\n")
         if options.nproc is not None:
             limit_processes(options.nproc)
         if options.sandboxed:
@@ -267,7 +309,7 @@ def _fail(message: str, code: int) -> None:
     os._exit(code)
 
 
-def _wait_for(child: int, options: argparse.Namespace) -> int:
+def _wait_for(child: int, options: Options) -> int:
     """The child's wait status; reaps the orphans that die meanwhile. A stop signal gives the
     command SIGTERM and `--grace` seconds, then SIGKILL."""
 
@@ -295,7 +337,7 @@ def _wait_for(child: int, options: argparse.Namespace) -> int:
             return status
 
 
-def _terminated_by_stop(child: int, options: argparse.Namespace) -> list[int]:
+def _terminated_by_stop(child: int, options: Options) -> list[int]:
     """Who gets SIGTERM: the command, and every process of its cgroup (those that left its
     process group too). bwrap dies of SIGTERM at once and takes all inside with it, so in the
     sandbox the processes inside get it instead (its init ignores it), where the cgroup shows
@@ -306,7 +348,7 @@ def _terminated_by_stop(child: int, options: argparse.Namespace) -> list[int]:
     return [child, *members]
 
 
-def _end_everything(cgroup: Path | None) -> None:
+def _end_everything(cgroup: str | None) -> None:
     """What the command left behind: the cgroup's members, then the orphans; the cgroup goes."""
     for sig in STOP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)  # a second stop must not cut the cleaning short

@@ -215,17 +215,19 @@ class LocalExecutor:
         report: AgentReport,
         before: guard.RepositorySnapshot,
     ) -> tuple[verify.Verdict, CommitSha | None]:
+        head: CommitSha | None = None
         try:
             verdict = await asyncio.to_thread(self._verify_git, order, process, report, before)
-            if not verdict.ok:
-                return verdict, None
-            head = await asyncio.to_thread(self._bring_back, order)
-            verdict = await self._run_tests(order)
-            after_tests = await asyncio.to_thread(self._confined, order, before, head)
+            if verdict.ok:
+                head = await asyncio.to_thread(self._bring_back, order)
+                verdict = await self._run_tests(order)
         except IssuewaveError as exc:  # e.g. the agent left a lock file or broke its workspace
-            return verify.Verdict(False, f"the workspace could not be checked: {exc}"), None
-        if not after_tests.ok:  # the tests run the agent's code: it is held to the same rules
-            return after_tests, None
+            verdict = verify.Verdict(False, f"the workspace could not be checked: {exc}")
+        # Whatever failed before: the last check runs, the main checkout's files included, and
+        # the tests (the agent's code) are held to the same rules as the agent.
+        final = await asyncio.to_thread(self._confined, order, before, head, True)
+        if not final.ok:
+            return final, None
         return (verdict, head) if verdict.ok else (verdict, None)
 
     def _verify_git(
@@ -238,7 +240,8 @@ class LocalExecutor:
         ctx, git = order.agent, self.settings.git
         worktree = git.at(ctx.worktree)
         checks: list[Callable[[], verify.Verdict]] = [
-            lambda: self._confined(order, before, None),  # first: git runs in there next
+            # First: git runs in there next. The main checkout's files wait for the end.
+            lambda: self._confined(order, before, None, False),
             lambda: agent_verdict(process, report, order.log_dir, self.settings.timeout),
             lambda: verify.still_on_branch(worktree, ctx.branch),
         ]
@@ -259,15 +262,21 @@ class LocalExecutor:
         return head
 
     def _confined(
-        self, order: AttemptOrder, before: guard.RepositorySnapshot, head: CommitSha | None
+        self,
+        order: AttemptOrder,
+        before: guard.RepositorySnapshot,
+        head: CommitSha | None,
+        final: bool,
     ) -> verify.Verdict:
         """Nothing outside the workspace changed, its .git is as issuewave wrote it, and (after
-        the tests) its branch is still at the verified commit. What changed is named and undone."""
+        the tests) its branch is still at the verified commit. What changed is named and undone.
+        `final`: the last check of the attempt, which walks the main checkout's files too."""
         ctx, git = order.agent, self.settings.git
         named = [f"{c} (undone)" for c in guard.workspace_git_changes(git, ctx.worktree)]
         make_pristine(git, ctx.worktree)
         keep = order.log_dir / "undone"
-        named += [f"{c.what} ({c.undo()})" for c in self.guard.changes(before, keep)]
+        changes = self.guard.changes(before, keep, checkout=final)
+        named += [f"{c.what} ({c.undo()})" for c in changes]
         named += self._moved_branches()
         if head is not None and git.at(ctx.worktree).rev(f"refs/heads/{ctx.branch}") != head:
             named.append(f"the tests moved branch {ctx.branch} away from the verified {head[:12]}")

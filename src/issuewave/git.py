@@ -41,6 +41,7 @@ class Git:
 
     def __init__(self, cwd: Path) -> None:
         self.cwd = cwd.resolve()
+        self._common_dir: Path | None = None
 
     def run(self, *args: str, check: bool = True) -> proc.Completed:
         return proc.run(["git", *_QUIET_CONFIG, *args], cwd=self.cwd, check=check)
@@ -63,7 +64,18 @@ class Git:
         return Path(self.out("rev-parse", "--show-toplevel")).resolve()
 
     def common_dir(self) -> Path:
-        return Path(self.out("rev-parse", "--path-format=absolute", "--git-common-dir"))
+        """Asked once per Git object: a checkout does not change repositories under it."""
+        if self._common_dir is None:
+            self._common_dir = Path(
+                self.out("rev-parse", "--path-format=absolute", "--git-common-dir")
+            )
+        return self._common_dir
+
+    @cached_property
+    def identity(self) -> tuple[str, str]:
+        """Who commits here (user.name, user.email), issuewave's neutral one where unset."""
+        name = self.config_value("user.name") or "issuewave"
+        return name, self.config_value("user.email") or "issuewave@localhost"
 
     def git_dir(self) -> Path:
         return Path(self.out("rev-parse", "--path-format=absolute", "--git-dir"))

@@ -43,8 +43,8 @@ class FileState:
 @dataclass(frozen=True)
 class RepositorySnapshot:
     refs: Mapping[str, str]
-    files: Mapping[Path, FileState]  # absolute paths
-    checkout_scanned: bool
+    files: Mapping[Path, FileState]  # absolute paths: git's own files, the global config
+    checkout: Mapping[Path, FileState]  # the main checkout's files, where they are watched
 
 
 @dataclass(frozen=True)
@@ -65,19 +65,20 @@ class RepositoryGuard:
         self.scan_checkout = scan_checkout
 
     # --- the snapshot ---------------------------------------------------------------------------
-    def snapshot(self) -> RepositorySnapshot:
+    def snapshot(self, *, checkout: bool = True) -> RepositorySnapshot:
+        """`checkout`: the main checkout's files too (where watched): the costly part, a walk
+        of its whole tree."""
         refs = {k: v for k, v in self.git.all_refs().items() if not self.own_ref(k)}
         budget = [KEEP_TOTAL_BYTES]
-        files = {p: _state(p, budget) for p in self._watched_files()}
-        return RepositorySnapshot(refs, {p: s for p, s in files.items() if s}, self.scan_checkout)
+        files = _states(self._git_files(), budget)
+        scanned = self.scan_checkout and checkout
+        return RepositorySnapshot(refs, files, _states(self._checkout_files(), budget) if scanned
+                                  else {})  # fmt: skip
 
-    def _watched_files(self) -> list[Path]:
+    def _git_files(self) -> list[Path]:
         common = self.git.common_dir()
         paths = [p for name in _GIT_FILES for p in _files_under(common / name)]
-        paths += [p for config in global_git_configs() for p in _files_under(config)]
-        if self.scan_checkout:
-            paths += self._checkout_files()
-        return paths
+        return paths + [p for config in global_git_configs() for p in _files_under(config)]
 
     def _checkout_files(self) -> list[Path]:
         """Ignored, untracked and modified files of the main checkout (tracked clean files show
@@ -91,11 +92,16 @@ class RepositoryGuard:
         return any(Path(name).is_relative_to(folder) for folder in self.leave_out)
 
     # --- the comparison -------------------------------------------------------------------------
-    def changes(self, before: RepositorySnapshot, keep: Path) -> list[Change]:
-        """What differs from `before`; `keep` is where replaced files are saved when undone."""
-        after = self.snapshot()
+    def changes(
+        self, before: RepositorySnapshot, keep: Path, *, checkout: bool = True
+    ) -> list[Change]:
+        """What differs from `before`; `keep` is where replaced files are saved when undone.
+        `checkout`: compare the main checkout's files too (`before` must hold them)."""
+        after = self.snapshot(checkout=checkout)
         found = self._ref_changes(before.refs, after.refs)
         found += self._file_changes(before.files, after.files, keep)
+        if checkout:
+            found += self._file_changes(before.checkout, after.checkout, keep)
         return found
 
     def _ref_changes(self, before: Mapping[str, str], after: Mapping[str, str]) -> list[Change]:
@@ -204,6 +210,11 @@ def _files_under(path: Path) -> list[Path]:
     if path.is_dir():
         return [p for p in sorted(path.rglob("*")) if p.is_symlink() or p.is_file()]
     return []
+
+
+def _states(paths: Iterable[Path], budget: list[int]) -> dict[Path, FileState]:
+    found = {p: _state(p, budget) for p in paths}
+    return {p: s for p, s in found.items() if s is not None}
 
 
 def _state(path: Path, budget: list[int]) -> FileState | None:

@@ -105,8 +105,7 @@ def _is_real_dir(path: Path) -> bool:
 def pristine_git_files(git: Git) -> dict[str, bytes]:
     """What a workspace's .git holds that issuewave wrote and relies on (paths relative to .git):
     its config (identity, no remote), its excludes, the alternates. No hook."""
-    name = git.config_value("user.name") or "issuewave"
-    email = git.config_value("user.email") or "issuewave@localhost"
+    name, email = git.identity
     config = (
         "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n"
         "\tlogallrefupdates = true\n[gc]\n\tauto = 0\n"
