@@ -111,7 +111,9 @@ class LocalExecutor:
         # The tips issuewave gave this run's branches; a branch found elsewhere was moved by an
         # agent. Read and written together with the refs (attempts end in worker threads).
         self._tips_lock = threading.Lock()
-        self._tips = {b: t for b in settings.branches if (t := settings.git.rev(f"refs/heads/{b}"))}
+        heads = dict(settings.git.refs("refs/heads/"))
+        self._tips = {b: heads[f"refs/heads/{b}"] for b in settings.branches
+                      if f"refs/heads/{b}" in heads}  # fmt: skip
         self.guard = guard.RepositoryGuard(
             settings.git,
             own_ref=self._own_ref,
@@ -289,8 +291,9 @@ class LocalExecutor:
         """This run's branches (other issues' verified work) still where issuewave left them."""
         git, named = self.settings.git, []
         with self._tips_lock:
+            heads = dict(git.refs("refs/heads/"))  # one call, however many branches the run has
             for branch, tip in self._tips.items():
-                now = git.rev(f"refs/heads/{branch}")
+                now = heads.get(f"refs/heads/{branch}")
                 if now != tip:
                     moved = f"branch {branch} moved from {tip[:12]} to {(now or 'nothing')[:12]}"
                     named.append(f"{moved} ({_put_back(git, branch, tip, now)})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -327,12 +328,18 @@ class Git:
             "--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all"
         ).stdout
 
-    def ignored_files(self, leave_out: Sequence[str] = ()) -> list[str]:
-        """Every file git ignores here (a .env, build output), but those under `leave_out`."""
-        pathspec = [f":(exclude,top){folder}" for folder in leave_out]
+    def ignored_files(self, leave_out: Sequence[Path] = ()) -> list[str]:
+        """Every file git ignores here (a .env, build output), but those under `leave_out`
+        (relative folders). git lists a wholly ignored folder as one entry, and is never asked to
+        walk into a left-out one (issuewave's workspaces: whole checkouts)."""
         done = self.run("ls-files", "-z", "--others", "--ignored", "--exclude-standard",
-                        "--", ":/", *pathspec)  # fmt: skip
-        return [name for name in done.stdout.split("\0") if name]
+                        "--directory")  # fmt: skip
+        files = []
+        for name in (n for n in done.stdout.split("\0") if n):
+            if any(Path(name).is_relative_to(folder) for folder in leave_out):
+                continue
+            files += _walk(self.cwd, name, skip=leave_out) if name.endswith("/") else [name]
+        return list(dict.fromkeys(files))  # a folder and a file in it may both be listed
 
     def commit_all(self, message: str) -> bool:
         """Stage everything and commit; False when there was nothing to commit."""
@@ -344,6 +351,16 @@ class Git:
 
 
 _NO_PROGRAMS = ("--no-ext-diff", "--no-textconv")
+
+
+def _walk(root: Path, folder: str, skip: Sequence[Path] = ()) -> list[str]:
+    """The files under `folder` (relative to `root`), none under a `skip` folder."""
+    found = []
+    for top, dirs, names in os.walk(root / folder):
+        relative = Path(top).relative_to(root)
+        dirs[:] = [d for d in dirs if relative / d not in skip]
+        found += [(relative / n).as_posix() for n in names]
+    return found
 
 
 def _last_lines(text: str, count: int = 10) -> str:

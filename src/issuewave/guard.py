@@ -84,7 +84,7 @@ class RepositoryGuard:
         """Ignored, untracked and modified files of the main checkout (tracked clean files show
         up in `git status` once changed, and git has their content)."""
         root = self.git.cwd
-        listed = self.git.ignored_files([str(p) for p in self.leave_out])
+        listed = self.git.ignored_files(self.leave_out)
         dirty = [entry[3:] for entry in self.git.status().split("\0") if len(entry) > 3]
         return [root / name for name in [*listed, *dirty] if not self._left_out(name)]
 
