@@ -166,9 +166,12 @@ class AttemptSandbox:
 
 
 def _program_paths(argv: Sequence[str]) -> list[Path]:
-    """Files the command line names by absolute path (a script under /tmp must stay visible
-    inside the private /tmp)."""
-    return [Path(a) for a in argv if a.startswith("/") and Path(a).is_file()]
+    """The files a command line names by absolute path under /tmp, which the sandbox replaces
+    with a private one (a program in a virtual environment brings the whole environment:
+    `<env>/bin/python` needs `<env>/lib`); `_toolchain` adds issuewave's own and PATH."""
+    named = [Path(a) for a in argv if a.startswith("/") and Path(a).exists()]
+    wanted = [p.parent.parent if p.parent.name == "bin" else p for p in named]
+    return [p for p in wanted if p.is_relative_to("/tmp")]
 
 
 # --- resolution -----------------------------------------------------------------------------
@@ -337,13 +340,24 @@ def _filesystem(confinement: Confinement) -> list[str]:
 def _mounts(confinement: Confinement) -> list[list[str]]:
     """bwrap options for each path of the confinement, shallow first, so that the deeper of two
     nested paths is mounted last and shows; at one depth a hidden path goes first."""
+    readable = dict.fromkeys((*confinement.readable, *_toolchain()))
     mounts = [
         *((0, p, _hide(p)) for p in confinement.hidden if p.exists()),
-        *((1, p, ["--ro-bind", str(p), str(p)]) for p in confinement.readable),
+        *((1, p, ["--ro-bind", str(p), str(p)]) for p in readable),
         *((2, p, ["--bind", str(p), str(p)]) for p in confinement.writable),
     ]
     mounts.sort(key=lambda mount: (len(mount[1].parts), mount[0]))
     return [args for _, _, args in mounts]
+
+
+def _toolchain() -> list[Path]:
+    """What every confined command may need that can live under /tmp, hidden by the private one:
+    the environment issuewave runs from and its import path (an editable install's sources),
+    which run the demo agent and agents written in Python, and the folders on PATH."""
+    on_path = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d.startswith("/")]
+    imports = [d for d in sys.path if d.startswith("/")]
+    found = [Path(sys.prefix), *(Path(d) for d in (*imports, *on_path))]
+    return [p.resolve() for p in found if p.is_dir() and p.resolve().is_relative_to("/tmp")]
 
 
 def _hide(path: Path) -> list[str]:
