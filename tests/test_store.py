@@ -320,3 +320,19 @@ def test_the_run_lock_is_released_on_exit_from_the_block(tmp_path: Path) -> None
         pass
     with run_lock(tmp_path, "second"):
         assert "run second" in (tmp_path / "run.lock").read_text()
+
+
+def test_commands_opening_a_new_store_at_once_all_succeed(tmp_path: Path) -> None:
+    """`run` creates the store while `logs` or `status` beside it opens it too: each process
+    must find it migrated, never fail on a table another one just made."""
+    script = (
+        "import sys; from pathlib import Path; from issuewave.store import Store; "
+        "Store(Path(sys.argv[1]))"
+    )
+    path = tmp_path / "state" / "state.db"
+    starts = [
+        subprocess.Popen([sys.executable, "-c", script, str(path)], stderr=subprocess.PIPE)
+        for _ in range(8)
+    ]
+    errors = [p.communicate()[1].decode() for p in starts]
+    assert [p.returncode for p in starts] == [0] * 8, errors

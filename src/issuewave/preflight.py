@@ -112,7 +112,7 @@ def note_dirty_checkout(git: Git, base_branch: str, commit: CommitSha) -> None:
     if git.status():
         say(
             f"note: the main checkout has uncommitted changes; they are left alone and not used "
-            f"(issues start from {base_branch} at {commit[:12]}, in their own worktrees)"
+            f"(issues start from {base_branch} at {commit[:12]}, in their own workspaces)"
         )
 
 

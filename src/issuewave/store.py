@@ -231,8 +231,12 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            _migrate(db)
+        # Two commands opening a new store at once (`run` and a `logs` beside it) would both
+        # migrate it, and the second would fail on tables the first made: one at a time.
+        with path.with_name(f"{path.name}.migrating").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            with self._connect() as db:
+                _migrate(db)
 
     @classmethod
     def for_repository(cls, common_dir: Path) -> Store:
