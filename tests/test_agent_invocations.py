@@ -265,6 +265,7 @@ CASES: dict[str, dict[str, Case]] = {
 ENV = {
     "aider": {"BROWSER": "true", "COLUMNS": "10000"},
     "copilot": {"COPILOT_AUTO_UPDATE": "false"},
+    "gemini": {"GEMINI_CLI_TRUST_WORKSPACE": "true"},
     "goose": {"GOOSE_MODE": "auto", "GOOSE_DISABLE_SESSION_NAMING": "true"},
     "opencode": {"PWD": WORKTREE},
 }

@@ -20,6 +20,9 @@ Headless mode starts when stdin is not a terminal (`echo "..." | gemini`); the p
 stdin, so a long one never meets argv limits. Sessions are kept per project folder, and a retry
 runs in the same worktree, so `--resume <session_id>` finds the previous attempt's session.
 
+Folder trust: a real run of Gemini CLI 0.61 in a fresh workspace printed that the folder is not
+trusted and exited 55; `GEMINI_CLI_TRUST_WORKSPACE=true` trusts it for that run.
+
 Credentials (docs/get-started/authentication.md): `GEMINI_API_KEY`; for Vertex AI
 `GOOGLE_GENAI_USE_VERTEXAI` with `GOOGLE_API_KEY` or `GOOGLE_APPLICATION_CREDENTIALS`, and
 `GOOGLE_CLOUD_PROJECT` / `GOOGLE_CLOUD_LOCATION`; a cached Google login lives in `~/.gemini`.
@@ -56,6 +59,10 @@ SPEC = AgentSpec(
     safe=("--approval-mode", "auto_edit"),
     full_auto=("--approval-mode", "yolo"),
     resume=Resume(("--resume",)),
+    # Gemini CLI 0.61 refuses, exit 55, to work in a folder it has not been told to trust, and
+    # every workspace is a new folder. The CLI names this variable (and `--skip-trust`, which
+    # older releases would reject as unknown).
+    env={"GEMINI_CLI_TRUST_WORKSPACE": "true"},
 )
 
 
