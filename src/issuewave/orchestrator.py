@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from issuewave import budget, proc, verify
-from issuewave.agents.base import AgentReport, AgentSettings, AttemptContext
+from issuewave.agents.base import AgentReport, AgentSettings, AttemptContext, Usage
 from issuewave.context import RunContext
 from issuewave.executor import AttemptOrder, Executor
 from issuewave.issues import Issue
@@ -301,6 +301,7 @@ class Orchestrator:
     def record_agent_exit(
         self, attempt: AttemptRecord, process: proc.Outcome, report: AgentReport
     ) -> None:
+        usage = self._own_usage(attempt, report)
         self.ctx.store.update_attempt(
             attempt,
             "agent_exited",
@@ -308,13 +309,25 @@ class Orchestrator:
             timed_out=int(process.timed_out),
             agent_finished_at=time.time(),
             session_id=report.session_id,
-            input_tokens=report.usage.input_tokens,
-            output_tokens=report.usage.output_tokens,
-            cached_tokens=report.usage.cached_tokens,
-            cost_usd=report.usage.cost_usd,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cached_tokens=usage.cached_tokens,
+            cost_usd=usage.cost_usd,
             final_message=report.final_message[:FINAL_MESSAGE_KEPT],
         )
         self.view.update(attempt.issue, "verifying", attempt=attempt.number)
+
+    def _own_usage(self, attempt: AttemptRecord, report: AgentReport) -> Usage:
+        """The attempt's own usage: where the CLI reports a resumed session's running total,
+        what it adds to the earlier attempts of that session (each recorded as its own)."""
+        if not self.ctx.agent.usage_accumulates or report.session_id is None:
+            return report.usage
+        earlier = [
+            a for a in self.ctx.store.attempts(self.ctx.run_id, attempt.issue)
+            if a.number < attempt.number and a.session_id == report.session_id
+        ]  # fmt: skip
+        spent = sum((_recorded_usage(a) for a in earlier), Usage())
+        return report.usage.beyond(spent)
 
     def _verified_head(self, task: TaskRecord, worktree: Worktree) -> CommitSha | None:
         """On resume: an attempt that passed before the crash need not run again."""
@@ -389,3 +402,8 @@ def _findings_fields(verdict: verify.Verdict) -> dict[str, str]:
 
 def _feedback_text(verdict: verify.Verdict) -> str:
     return f"{verdict.reason}\n\n{verdict.feedback}".strip()
+
+
+def _recorded_usage(attempt: AttemptRecord) -> Usage:
+    return Usage(attempt.input_tokens or 0, attempt.output_tokens or 0,
+                 attempt.cached_tokens or 0, attempt.cost_usd)  # fmt: skip

@@ -105,6 +105,16 @@ class Usage:
             cost,
         )
 
+    def beyond(self, earlier: Usage) -> Usage:
+        """What this running total adds to an `earlier` one (never below zero)."""
+        cost = None if self.cost_usd is None else max(self.cost_usd - (earlier.cost_usd or 0), 0)
+        return Usage(
+            max(self.input_tokens - earlier.input_tokens, 0),
+            max(self.output_tokens - earlier.output_tokens, 0),
+            max(self.cached_tokens - earlier.cached_tokens, 0),
+            cost,
+        )
+
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
@@ -152,6 +162,12 @@ class Agent(Protocol):
     @property
     def scratch_patterns(self) -> tuple[str, ...]:
         """Git exclude patterns for files the CLI leaves in the worktree that are not work."""
+        ...
+
+    @property
+    def usage_accumulates(self) -> bool:
+        """True where a resumed session reports the whole session's usage so far, not the run's
+        (codex): the attempt's own is what it adds to the earlier attempts of that session."""
         ...
 
     def program(self) -> str:

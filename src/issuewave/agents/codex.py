@@ -42,6 +42,9 @@ SPEC = AgentSpec(
     safe=("--sandbox", "workspace-write"),
     full_auto=("--dangerously-bypass-approvals-and-sandbox",),
     resume=Resume(("resume",)),
+    # Codex 0.17x reports a resumed thread's running total in `turn.completed.usage`: a retry
+    # would count attempt 1 again.
+    usage_accumulates=True,
     stdin_marker=("-",),
     # The default order: options go before `resume`, as the docs pass them to `exec` and
     # `resume` inherits them.

@@ -26,6 +26,7 @@ class CommandAgent:
     credential_files: tuple[str, ...] = ()
     state_dirs: tuple[str, ...] = ()
     scratch_patterns: tuple[str, ...] = ()
+    usage_accumulates: bool = False
 
     @classmethod
     def from_command_line(cls, agent_cmd: str) -> CommandAgent:

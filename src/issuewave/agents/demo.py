@@ -24,6 +24,7 @@ class DemoAgent:
     credential_files: tuple[str, ...] = ()
     state_dirs: tuple[str, ...] = ()
     scratch_patterns: tuple[str, ...] = ()
+    usage_accumulates: bool = False
 
     def program(self) -> str:
         return sys.executable

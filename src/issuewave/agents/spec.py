@@ -84,6 +84,7 @@ class AgentSpec:
     credential_files: tuple[str, ...] = ()  # where its login is kept (`~` for the home folder)
     state_dirs: tuple[str, ...] = ()  # its own state, which it must be able to write
     scratch_patterns: tuple[str, ...] = ()  # files it leaves in the worktree that are not work
+    usage_accumulates: bool = False  # a resumed session reports its running total
     subcommand: tuple[str, ...] = ()
     headless: tuple[str, ...] = ()
     safe: tuple[str, ...] = ()  # edit and run in the worktree without asking
@@ -128,6 +129,10 @@ class CliAgent:
     @property
     def scratch_patterns(self) -> tuple[str, ...]:
         return self.spec.scratch_patterns
+
+    @property
+    def usage_accumulates(self) -> bool:
+        return self.spec.usage_accumulates
 
     def program(self) -> str:
         return self.spec.program
