@@ -21,7 +21,8 @@ _QUIET_CONFIG = (
     "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
 )  # fmt: skip
 ZERO_SHA = "0" * 40
-FALLBACK_IDENTITY = ("-c", "user.name=issuewave", "-c", "user.email=issuewave@localhost")
+FALLBACK_NAME, FALLBACK_EMAIL = "issuewave", "issuewave@localhost"
+FALLBACK_IDENTITY = ("-c", f"user.name={FALLBACK_NAME}", "-c", f"user.email={FALLBACK_EMAIL}")
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,7 @@ class Git:
     @cached_property
     def identity_args(self) -> tuple[str, ...]:
         """Commits need an author; fall back to a neutral one instead of failing a whole run."""
-        configured = self.run("config", "user.email", check=False).stdout.strip()
-        return () if configured else FALLBACK_IDENTITY
+        return () if self.config_value("user.email") else FALLBACK_IDENTITY
 
     # --- repository facts ------------------------------------------------------------------
     def toplevel(self) -> Path:
@@ -75,8 +75,8 @@ class Git:
     @cached_property
     def identity(self) -> tuple[str, str]:
         """Who commits here (user.name, user.email), issuewave's neutral one where unset."""
-        name = self.config_value("user.name") or "issuewave"
-        return name, self.config_value("user.email") or "issuewave@localhost"
+        name = self.config_value("user.name") or FALLBACK_NAME
+        return name, self.config_value("user.email") or FALLBACK_EMAIL
 
     def git_dir(self) -> Path:
         return Path(self.out("rev-parse", "--path-format=absolute", "--git-dir"))
